@@ -1,0 +1,11 @@
+"""Top-level URLs: admin, health, REST API, FHIR, docs."""
+
+from django.contrib import admin
+from django.urls import path
+
+from questionnaires.views.health import healthz
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
+]

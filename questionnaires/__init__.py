@@ -1,0 +1,1 @@
+"""The core app: clinics, clients, responses, scores, alerts and the plugin registry."""

@@ -1,0 +1,120 @@
+"""Submitted responses, their scores and the alerts they raise."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class Response(models.Model):
+    """One completed questionnaire; its `status` is the single truth the API, sweeper and admin read."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SCORED = "scored", "Scored"
+        FAILED = "failed", "Failed"
+
+    class Source(models.TextChoices):
+        API = "api", "REST API"
+        BATCH = "batch", "REST API batch"
+        FHIR = "fhir", "FHIR"
+        FORM = "form", "Client form"
+        SEED = "seed", "Demo data"
+
+    class Rater(models.TextChoices):
+        CLIENT = "client", "Client"
+        CLINICIAN = "clinician", "Clinician"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey("questionnaires.Clinic", on_delete=models.PROTECT, related_name="responses")
+    client = models.ForeignKey("questionnaires.TherapyClient", on_delete=models.PROTECT, related_name="responses")
+    clinician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="responses"
+    )
+    questionnaire_version = models.ForeignKey(
+        "questionnaires.QuestionnaireVersion", on_delete=models.PROTECT, related_name="responses"
+    )
+    session_number = models.PositiveIntegerField(null=True, blank=True)
+    rater = models.CharField(max_length=10, choices=Rater.choices, default=Rater.CLIENT)
+    authored_at = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    answers = models.JSONField()
+    comment = models.TextField(blank=True, default="")
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.API)
+    submitted_by = models.CharField(max_length=100, blank=True, help_text="The credential that submitted it.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    failure_reason = models.TextField(blank=True, default="")
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    request_fingerprint = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clinic", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="response_idempotency_key_unique_in_clinic",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["client", "questionnaire_version", "authored_at"], name="response_trajectory_idx"),
+            models.Index(fields=["clinic", "authored_at"], name="response_clinic_authored_idx"),
+            models.Index(fields=["status", "received_at"], name="response_status_received_idx"),
+        ]
+        ordering = ["-authored_at"]
+
+    def __str__(self) -> str:
+        return f"{self.questionnaire_version} for {self.client.external_id} ({self.status})"
+
+
+class Score(models.Model):
+    """The result of scoring one response with one plugin version."""
+
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="scores")
+    plugin_version = models.CharField(max_length=32)
+    total = models.DecimalField(max_digits=12, decimal_places=4)
+    subscales = models.JSONField(default=dict, blank=True)
+    extras = models.JSONField(default=dict, blank=True)
+    band = models.CharField(max_length=64, null=True, blank=True)
+    flags = models.JSONField(default=list, blank=True)
+    computed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["response", "plugin_version"], name="score_unique_per_plugin_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.total} ({self.plugin_version})"
+
+
+class Alert(models.Model):
+    """Something a clinician should look at; stored once per response and kind."""
+
+    class Priority(models.TextChoices):
+        LOW = "low", "Low"
+        NORMAL = "normal", "Normal"
+        HIGH = "high", "High"
+
+    clinic = models.ForeignKey("questionnaires.Clinic", on_delete=models.CASCADE, related_name="alerts")
+    client = models.ForeignKey("questionnaires.TherapyClient", on_delete=models.CASCADE, related_name="alerts")
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="alerts", null=True, blank=True)
+    questionnaire_id = models.CharField(max_length=64)
+    kind = models.CharField(max_length=64)
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    message = models.TextField()
+    details = models.JSONField(default=dict, blank=True)
+    raised_at = models.DateTimeField(auto_now_add=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.CharField(max_length=150, blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["response", "kind"], name="alert_once_per_response_and_kind"),
+        ]
+        indexes = [models.Index(fields=["clinic", "acknowledged_at", "raised_at"], name="alert_clinic_open_idx")]
+        ordering = ["-raised_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.client.external_id}"

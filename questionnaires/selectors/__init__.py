@@ -1,0 +1,1 @@
+"""Reads: functions that query and shape data, never write it."""

@@ -1,0 +1,3 @@
+"""Celery tasks, one module per queue; importing this package registers them all."""
+
+from questionnaires.tasks import health  # noqa: F401

@@ -1,0 +1,1 @@
+"""Non-API views: health check (and, later, the client form page)."""
