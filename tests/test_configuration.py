@@ -25,7 +25,7 @@ def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
     [("DATABASE_URL", "postgres//missing-colon"), ("DATABASE_URL", "nosuchdb://x"), ("DEBUG", "maybe")],
 )
 def test_an_unusable_setting_fails_fast_with_one_line_naming_it(setting, value):
-    setup = "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'alliance_api.settings'); django.setup()"
+    setup = "import os, django; os.environ['DJANGO_SETTINGS_MODULE'] = 'alliance_api.settings'; django.setup()"
     result = run_python(setup, **{setting: value})
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
