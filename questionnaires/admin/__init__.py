@@ -1,0 +1,17 @@
+"""Django admin for every model, one module per area; importing this package registers them all."""
+
+from django.contrib import admin
+from rest_framework_api_key.models import APIKey
+
+from questionnaires.admin import audit, clinics, credentials, responses  # noqa: F401  (registers the model admins)
+
+# The library's own key model is unused here (keys are bound to a clinic); hiding it avoids a second,
+# clinic-less key list that would look like a way to issue keys.
+if admin.site.is_registered(APIKey):
+    admin.site.unregister(APIKey)
+
+# An app template cannot shadow admin/index.html while django.contrib.admin is listed first, so the
+# index points at its own template, which extends the stock one.
+admin.site.index_template = "admin/alliance_index.html"
+admin.site.site_header = "Alliance API administration"
+admin.site.site_title = "Alliance API admin"

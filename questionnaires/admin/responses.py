@@ -1,0 +1,171 @@
+"""Admin for questionnaire versions, responses, scores and alerts: read-only records, alerts acknowledgeable."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import admin, messages
+from django.utils import timezone
+
+from questionnaires.admin.auditing import AuditedAdmin, admin_actor
+from questionnaires.admin.filters import (
+    AcknowledgedFilter,
+    AlertQuestionnaireFilter,
+    QuestionnaireFilter,
+    ScoreQuestionnaireFilter,
+)
+from questionnaires.models import Alert, QuestionnaireVersion, Response, Score
+
+
+class ReadOnlyAdminMixin:
+    """Records written only by the service itself: the admin may look, never add, edit or delete."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(QuestionnaireVersion)
+class QuestionnaireVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("questionnaire_id", "version", "title", "plugin_source", "content_hash", "synced_at")
+    list_filter = ("questionnaire_id",)
+    search_fields = ("questionnaire_id", "title")
+
+
+class ScoreInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Score
+    fields = ("plugin_version", "total", "band", "subscales", "flags", "computed_at")
+    readonly_fields = fields
+    extra = 0
+
+
+class AlertInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Alert
+    fields = ("kind", "priority", "message", "raised_at", "acknowledged_at", "acknowledged_by")
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(Response)
+class ResponseAdmin(ReadOnlyAdminMixin, AuditedAdmin):
+    audit_object_type = "response"
+    audit_reads = True
+    list_display = (
+        "received_at",
+        "authored_at",
+        "clinic",
+        "client_external_id",
+        "questionnaire",
+        "session_number",
+        "rater",
+        "status",
+        "source",
+    )
+    list_filter = ("status", "source", "clinic", QuestionnaireFilter)
+    list_select_related = ("clinic", "client", "questionnaire_version")
+    search_fields = ("client__external_id",)
+    search_help_text = "A client's external id, or a response id (UUID)."
+    show_full_result_count = False
+    inlines = (ScoreInline, AlertInline)
+    fieldsets = (
+        (None, {"fields": ("id", "clinic", "client", "clinician", "questionnaire_version", "session_number", "rater")}),
+        ("Submission", {"fields": ("authored_at", "received_at", "source", "submitted_by", "idempotency_key")}),
+        ("Answers", {"fields": ("answers", "comment")}),
+        ("Scoring", {"fields": ("status", "failure_reason")}),
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("clinic", "client", "questionnaire_version")
+
+    def get_search_results(self, request, queryset, search_term):
+        matches, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        try:
+            response_id = uuid.UUID(search_term.strip())
+        except ValueError:
+            return matches, may_have_duplicates
+        return matches | queryset.filter(pk=response_id), may_have_duplicates
+
+    @admin.display(description="Client", ordering="client__external_id")
+    def client_external_id(self, obj: Response) -> str:
+        return obj.client.external_id
+
+    @admin.display(description="Questionnaire", ordering="questionnaire_version__questionnaire_id")
+    def questionnaire(self, obj: Response) -> str:
+        return f"{obj.questionnaire_version.questionnaire_id} {obj.questionnaire_version.version}"
+
+
+@admin.register(Score)
+class ScoreAdmin(ReadOnlyAdminMixin, AuditedAdmin):
+    audit_object_type = "score"
+    audit_reads = True
+    list_display = ("computed_at", "client_external_id", "questionnaire", "total", "band", "plugin_version", "response")
+    list_filter = (ScoreQuestionnaireFilter, "band", "plugin_version")
+    list_select_related = ("response__client", "response__questionnaire_version")
+    search_fields = ("response__client__external_id",)
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("response__client", "response__questionnaire_version")
+
+    def audit_clinic_id(self, obj: Score) -> int | None:
+        return obj.response.clinic_id
+
+    @admin.display(description="Client", ordering="response__client__external_id")
+    def client_external_id(self, obj: Score) -> str:
+        return obj.response.client.external_id
+
+    @admin.display(description="Questionnaire", ordering="response__questionnaire_version__questionnaire_id")
+    def questionnaire(self, obj: Score) -> str:
+        version = obj.response.questionnaire_version
+        return f"{version.questionnaire_id} {version.version}"
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyAdminMixin, AuditedAdmin):
+    """Raised by the service; an admin's only write is acknowledging."""
+
+    audit_object_type = "alert"
+    audit_reads = True
+    list_display = (
+        "raised_at",
+        "clinic",
+        "client_external_id",
+        "questionnaire_id",
+        "kind",
+        "priority",
+        "acknowledged",
+        "acknowledged_by",
+    )
+    list_filter = ("kind", "priority", AcknowledgedFilter, "clinic", AlertQuestionnaireFilter)
+    list_select_related = ("clinic", "client")
+    search_fields = ("client__external_id", "kind", "message")
+    actions = ("acknowledge_selected",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("clinic", "client")
+
+    def has_acknowledge_permission(self, request) -> bool:
+        return request.user.has_perm("questionnaires.change_alert")
+
+    @admin.display(description="Client", ordering="client__external_id")
+    def client_external_id(self, obj: Alert) -> str:
+        return obj.client.external_id
+
+    @admin.display(description="Acknowledged", boolean=True, ordering="acknowledged_at")
+    def acknowledged(self, obj: Alert) -> bool:
+        return obj.acknowledged_at is not None
+
+    @admin.action(description="Acknowledge selected alerts", permissions=["acknowledge"])
+    def acknowledge_selected(self, request, queryset) -> None:
+        open_alerts = list(queryset.filter(acknowledged_at__isnull=True))
+        if open_alerts:
+            Alert.objects.filter(pk__in=[alert.pk for alert in open_alerts]).update(
+                acknowledged_at=timezone.now(), acknowledged_by=admin_actor(request)
+            )
+            self.audit(request, action="acknowledge", objects=open_alerts)
+        self.message_user(request, f"Acknowledged {len(open_alerts)} alert(s).", messages.SUCCESS)

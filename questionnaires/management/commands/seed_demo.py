@@ -1,0 +1,47 @@
+"""`manage.py seed_demo`: the demo clinic, its people and an admin login, safe to run again."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from questionnaires.services import demo
+
+
+class Command(BaseCommand):
+    help = (
+        f"Create the demo clinic {demo.DEMO_CLINIC_SLUG!r} ({demo.DEMO_CLINIC_NAME}): clinicians "
+        f"{', '.join(demo.DEMO_CLINICIANS)} and supervisor {demo.DEMO_SUPERVISOR} (password "
+        f"{demo.DEMO_STAFF_PASSWORD!r}), {demo.DEMO_CLIENT_COUNT} therapy clients DEMO-001.. on their caseloads, "
+        f"and the Django admin superuser {demo.DEMO_ADMIN_USERNAME!r} with password {demo.DEMO_ADMIN_PASSWORD!r}. "
+        "Running it again changes nothing. Refuses to run on a production-configured service unless "
+        "--even-in-production is given, since it creates well-known passwords."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--even-in-production",
+            action="store_true",
+            help="Seed although the settings look like production (SECRET_KEY set, DEBUG off).",
+        )
+
+    def handle(self, *args, even_in_production: bool, **options) -> None:
+        if getattr(settings, "SECURE", False) and not even_in_production:
+            raise CommandError(
+                "refusing to create demo users with well-known passwords on a production configuration "
+                "(pass --even-in-production to do it anyway)"
+            )
+        people = demo.demo_people_seed()
+        # Demo responses and scores are seeded here, on top of these people, once scoring exists.
+
+        for line in people.created:
+            self.stdout.write(f"created {line}")
+        for line in people.warnings:
+            self.stderr.write(f"warning: {line}")
+        if not people.created:
+            self.stdout.write("The demo data is already there; nothing changed.")
+        self.stdout.write("")
+        self.stdout.write(f"Demo clinic: {people.clinic.slug} ({people.clinic.name}), {len(people.clients)} clients")
+        self.stdout.write(f"Admin login (/admin/): {demo.DEMO_ADMIN_USERNAME} / {demo.DEMO_ADMIN_PASSWORD}")
+        staff = ", ".join([*demo.DEMO_CLINICIANS, f"{demo.DEMO_SUPERVISOR} (supervisor)"])
+        self.stdout.write(f"API staff logins: {staff}, password {demo.DEMO_STAFF_PASSWORD}")
