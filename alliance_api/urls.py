@@ -3,9 +3,11 @@
 from django.contrib import admin
 from django.urls import path
 
+from questionnaires.admin_views import plugins_view
 from questionnaires.views.health import healthz
 
 urlpatterns = [
+    path("admin/plugins/", plugins_view, name="admin-plugins"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
 ]

@@ -1,0 +1,3 @@
+"""A module that imports fine but declares no QUESTIONNAIRES."""
+
+QUESTIONS = ()
