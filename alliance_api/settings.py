@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "rest_framework_api_key",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "questionnaires.apps.QuestionnairesConfig",
 ]
@@ -164,28 +165,75 @@ CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
 CELERY_TASK_DEFAULT_QUEUE = "scoring"
 CELERY_TASK_ROUTES = {
     "questionnaires.score_*": {"queue": "scoring"},
-    "questionnaires.sweep_*": {"queue": "scoring"},
+    "questionnaires.sweep*": {"queue": "scoring"},
     "questionnaires.metrics_*": {"queue": "aggregation"},
     "questionnaires.webhook_*": {"queue": "webhooks"},
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_TASK_IGNORE_RESULT = True
+# Workers on several machines: the database, not the broker, decides who scores what.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+
+# The sweep (a beat task, editable in admin) re-enqueues what the broker lost.
+SCORING_SWEEP_INTERVAL_SECONDS = env_int("SCORING_SWEEP_INTERVAL_SECONDS", 30)
+SCORING_SWEEP_PENDING_AFTER_SECONDS = env_int("SCORING_SWEEP_PENDING_AFTER_SECONDS", 60)
+SCORING_SWEEP_LOOKBACK_DAYS = env_int("SCORING_SWEEP_LOOKBACK_DAYS", 7)
+
+# --- Webhooks -----------------------------------------------------------------
+# Empty: any host whose every address is public. Set: only these hosts (exact, or
+# ".example.org" for a domain and its subdomains), private addresses included.
+WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS", [])
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
+WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30)
+# Retries wait at most this long: a countdown longer than the visibility timeout would be redelivered early.
+WEBHOOK_RETRY_MAX_SECONDS = min(env_int("WEBHOOK_RETRY_MAX_SECONDS", 3600), CELERY_TASK_TIME_LIMIT * 4 - 60)
 
 # --- REST framework ---------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_RENDERER_CLASSES": ["questionnaires.api.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["questionnaires.api.renderers.JSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "questionnaires.api.authentication.ApiKeyAuthentication",
+        "questionnaires.api.authentication.StaffTokenAuthentication",
+        "questionnaires.api.authentication.ClientTokenAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["questionnaires.api.throttling.CredentialThrottle"],
+    # Generous defaults so benchmarks are not throttled; "" switches a limit off.
+    "DEFAULT_THROTTLE_RATES": {
+        "credential": os.environ.get("THROTTLE_RATE", "6000/min"),
+        "login": os.environ.get("THROTTLE_LOGIN_RATE", "30/min"),
+    },
+    "DEFAULT_PAGINATION_CLASS": "questionnaires.api.pagination.Pagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "EXCEPTION_HANDLER": "questionnaires.api.problems.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
+API_STAFF_TOKEN_HOURS = env_int("API_STAFF_TOKEN_HOURS", 24 * 7)
+API_CLIENT_TOKEN_DAYS = env_int("API_CLIENT_TOKEN_DAYS", 30)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Alliance API",
-    "DESCRIPTION": "Session-by-session measurement of the therapeutic alliance and outcomes.",
+    "DESCRIPTION": (
+        "Session-by-session measurement of the therapeutic alliance and outcomes. "
+        "Errors are RFC 9457 problem details (`application/problem+json`) whose `errors` list "
+        "names every field at fault; problem `type`s are `urn:alliance-api:problem:<slug>`."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI assets served from this deployment (drf-spectacular-sidecar), so the docs work offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"PersonRoleEnum": ["client", "clinician"]},
 }
 
 # --- Questionnaire plugins ----------------------------------------------------

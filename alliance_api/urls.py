@@ -1,7 +1,7 @@
 """Top-level URLs: admin, health, REST API, FHIR, docs."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from questionnaires.admin_views import plugins_view
 from questionnaires.views.health import healthz
@@ -10,4 +10,6 @@ urlpatterns = [
     path("admin/plugins/", plugins_view, name="admin-plugins"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("api/", include("questionnaires.api.urls")),
+    path("fhir/", include("questionnaires.fhir.urls")),
 ]

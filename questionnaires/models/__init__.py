@@ -1,10 +1,14 @@
 """The data model, one module per idea."""
 
 from questionnaires.models.audit import AuditEvent
+from questionnaires.models.clinic_settings import ClinicAlertSettings
 from questionnaires.models.clinics import Clinic, StaffMembership, TherapyClient
 from questionnaires.models.credentials import ClientToken, ClinicAPIKey, StaffToken
+from questionnaires.models.metrics import MetricRollup, RollupEntry
 from questionnaires.models.questionnaire_versions import QuestionnaireVersion
 from questionnaires.models.responses import Alert, Response, Score
+from questionnaires.models.scoring_failures import ScoringFailure
+from questionnaires.models.webhooks import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "Alert",
@@ -12,10 +16,16 @@ __all__ = [
     "ClientToken",
     "Clinic",
     "ClinicAPIKey",
+    "ClinicAlertSettings",
+    "MetricRollup",
     "QuestionnaireVersion",
     "Response",
+    "RollupEntry",
     "Score",
+    "ScoringFailure",
     "StaffMembership",
     "StaffToken",
     "TherapyClient",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

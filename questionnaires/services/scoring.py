@@ -1,19 +1,26 @@
-"""Scoring pending responses in batches, and enqueuing them for a worker after commit."""
+"""Scoring pending responses in batches, and enqueuing them for a worker after commit.
+
+A batch claims its rows (`FOR UPDATE SKIP LOCKED`), so two workers handed the same ids
+never score one response twice; scores, failures, alerts and webhook outbox rows land in
+one transaction, and the follow-up work (rollups, deliveries) is published after commit.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from types import CodeType
 from uuid import UUID
 
 from django.db import transaction
 from kombu.exceptions import OperationalError as BrokerError
 
 from questionnaires.contract import Questionnaire, Score, ScoringError
-from questionnaires.models import Response
+from questionnaires.models import Response, ScoringFailure
 from questionnaires.models import Score as ScoreRow
 from questionnaires.registry import get_registry
 from questionnaires.scoring import score_answers
@@ -26,6 +33,9 @@ ENQUEUE_CHUNK = 500
 BROKER_BACKOFF_SECONDS = 10.0
 """After a failed publish, skip publishing this long; the sweep catches up."""
 
+NOT_LOADED = "not-loaded"
+"""The fingerprint recorded when a response failed because its plugin was not loaded at all."""
+
 _broker_down_until = 0.0
 
 
@@ -33,9 +43,20 @@ _broker_down_until = 0.0
 class ScoringOutcome:
     scored: list[UUID] = field(default_factory=list)
     failed: dict[UUID, str] = field(default_factory=dict)
+    alerts: int = 0
+    deliveries: list[int] = field(default_factory=list)
 
 
-def scoring_enqueue(*, response_ids: Iterable[UUID | str]) -> None:
+@dataclass(frozen=True)
+class ScoredResponse:
+    """A response scored in this batch, with the definition and result the alert rules read."""
+
+    response: Response
+    definition: Questionnaire
+    score: Score
+
+
+def scoring_enqueue(*, response_ids: Iterable[UUID | str], include_failed: bool = False) -> None:
     """Ask a worker to score these responses once the current transaction commits.
 
     Never raises for a broker outage: the response rows are already the source of
@@ -45,73 +66,151 @@ def scoring_enqueue(*, response_ids: Iterable[UUID | str]) -> None:
     """
     ids = [str(response_id) for response_id in response_ids]
     if ids:
-        transaction.on_commit(lambda: _publish(ids))
+        transaction.on_commit(lambda: _publish_chunks(ids, include_failed=include_failed))
 
 
-def _publish(ids: list[str]) -> None:
-    global _broker_down_until
+def _publish_chunks(ids: list[str], *, include_failed: bool = False) -> None:
     from questionnaires.tasks.scoring import score_batch
 
-    if time.monotonic() < _broker_down_until:
-        logger.warning("broker marked down; %d responses left pending for the sweep", len(ids))
-        return
     for start in range(0, len(ids), ENQUEUE_CHUNK):
-        try:
-            score_batch.apply_async(args=[ids[start : start + ENQUEUE_CHUNK]])
-        except (BrokerError, OSError) as error:
-            _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
-            logger.warning("broker unavailable (%s); %d responses left pending for the sweep", error, len(ids))
+        chunk = ids[start : start + ENQUEUE_CHUNK]
+        kwargs = {"include_failed": True} if include_failed else {}
+        if not publish(score_batch, args=[chunk], kwargs=kwargs, what=f"{len(chunk)} responses to score"):
             return
 
 
+def publish(task, *, args: list | None = None, kwargs: dict | None = None, what: str = "", **options) -> bool:
+    """Send a task; on a broker outage log and return False instead of raising.
+
+    Every task published here has its truth in a database row the sweep re-reads, so
+    a lost publish delays work, it never loses it.
+    """
+    global _broker_down_until
+    if time.monotonic() < _broker_down_until:
+        logger.warning("broker marked down; %s left for the sweep", what or task.name)
+        return False
+    try:
+        task.apply_async(args=args or [], kwargs=kwargs or {}, **options)
+    except (BrokerError, OSError) as error:
+        _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
+        logger.warning("broker unavailable (%s); %s left for the sweep", error, what or task.name)
+        return False
+    return True
+
+
+def broker_backoff_reset() -> None:
+    """Forget a past outage (tests restart the broker and want publishing at once)."""
+    global _broker_down_until
+    _broker_down_until = 0.0
+
+
 def responses_score(*, response_ids: Sequence[UUID | str], include_failed: bool = False) -> ScoringOutcome:
-    """Score the listed responses that are still pending; safe to run twice on the same ids.
+    """Score the listed responses that are still pending; safe to run twice, or on two workers at once.
 
     A plugin that raises, or returns a result outside its own declared range or
     bands, fails only its own responses, with the reason and plugin version.
     """
+    from questionnaires.services.alert_rules import alerts_raise
+    from questionnaires.services.webhooks import webhook_events_record
+
     statuses = [Response.Status.PENDING] + ([Response.Status.FAILED] if include_failed else [])
-    rows = list(
-        Response.objects.filter(id__in=list(response_ids), status__in=statuses)
-        .select_related("questionnaire_version")
-        .only("id", "answers", "status", "questionnaire_version__questionnaire_id", "questionnaire_version__version")
-    )
     outcome = ScoringOutcome()
-    score_rows: list[ScoreRow] = []
-    registry = get_registry()
-    for row in rows:
-        version = row.questionnaire_version
-        definition = registry.get(version.questionnaire_id, version.version)
-        label = f"{version.questionnaire_id} {version.version}"
-        if definition is None:
-            outcome.failed[row.id] = f"{label}: plugin not loaded"
-            continue
-        try:
-            score = score_answers(definition, row.answers)
-            problem = implausible_score(definition, score)
-        except ScoringError as error:
-            problem = f"not scoreable: {error}"
-        except Exception as error:  # plugin boundary: a broken plugin fails its own responses only
-            logger.exception("plugin %s raised while scoring response %s", label, row.id)
-            problem = f"plugin raised {type(error).__name__}: {error}"
-        if problem:
-            outcome.failed[row.id] = f"{label}: {problem}"
-            continue
-        score_rows.append(score_row(row, definition, score))
-        outcome.scored.append(row.id)
-    _store(outcome, score_rows)
+    with transaction.atomic():
+        # Rows another worker holds are skipped, not waited for: that worker scores them.
+        rows = list(
+            Response.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(id__in=list(response_ids), status__in=statuses)
+            .select_related("questionnaire_version", "client")
+            .order_by("authored_at", "id")
+        )
+        if not rows:
+            return outcome
+        score_rows: list[ScoreRow] = []
+        scored: list[ScoredResponse] = []
+        failures: list[ScoringFailure] = []
+        registry = get_registry()
+        for row in rows:
+            version = row.questionnaire_version
+            definition = registry.get(version.questionnaire_id, version.version)
+            label = f"{version.questionnaire_id} {version.version}"
+            if definition is None:
+                outcome.failed[row.id] = f"{label}: plugin not loaded"
+                failures.append(ScoringFailure(response=row, plugin_version="", plugin_fingerprint=NOT_LOADED))
+                continue
+            try:
+                score = score_answers(definition, row.answers)
+                problem = implausible_score(definition, score)
+            except ScoringError as error:
+                problem = f"not scoreable: {error}"
+            except Exception as error:  # plugin boundary: a broken plugin fails its own responses only
+                logger.exception("plugin %s raised while scoring response %s", label, row.id)
+                problem = f"plugin raised {type(error).__name__}: {error}"
+            if problem:
+                outcome.failed[row.id] = f"{label}: {problem}"
+                fingerprint = plugin_fingerprint(definition)
+                failures.append(
+                    ScoringFailure(response=row, plugin_version=definition.version, plugin_fingerprint=fingerprint)
+                )
+                continue
+            score_rows.append(score_row(row, definition, score))
+            scored.append(ScoredResponse(response=row, definition=definition, score=score))
+            outcome.scored.append(row.id)
+        _store(outcome, score_rows, failures)
+        alerts = alerts_raise(scored=scored)
+        outcome.alerts = len(alerts)
+        outcome.deliveries = webhook_events_record(scored=scored, alerts=alerts)
+        scored_ids = [str(response_id) for response_id in outcome.scored]
+        deliveries = list(outcome.deliveries)
+        transaction.on_commit(lambda: _after_scoring(scored_ids, deliveries))
     return outcome
+
+
+def _after_scoring(scored_ids: list[str], delivery_ids: list[int]) -> None:
+    """Hand the follow-up work to the aggregation and webhook queues; the sweep covers a lost publish."""
+    from questionnaires.tasks.metrics import metrics_rollup
+    from questionnaires.tasks.webhooks import webhook_deliver
+
+    if scored_ids:
+        publish(metrics_rollup, args=[scored_ids], what=f"rollup of {len(scored_ids)} responses")
+    for delivery_id in delivery_ids:
+        if not publish(webhook_deliver, args=[delivery_id], what=f"webhook delivery {delivery_id}"):
+            break
 
 
 def implausible_score(definition: Questionnaire, score: Score) -> str | None:
     """Why a plugin's result cannot be stored, or None."""
     scoring = definition.scoring
-    if not scoring.total_min <= score.total <= scoring.total_max:
+    if not isinstance(score.total, Decimal | int) or not scoring.total_min <= score.total <= scoring.total_max:
         return f"total {score.total} outside {scoring.total_min}..{scoring.total_max}"
     band_names = {band.name for band in definition.bands}
     if score.band is not None and score.band not in band_names:
         return f"unknown band {score.band!r}"
     return None
+
+
+def plugin_fingerprint(definition: Questionnaire) -> str:
+    """What identifies the code a response was scored with: content hash plus the score() body.
+
+    The sweep re-scores a failed response only when this differs from the one it failed with,
+    so a fixed plugin (usually a new version) is retried and a still-broken one is not.
+    """
+    from questionnaires.definitions import content_hash
+
+    digest = hashlib.sha256(content_hash(definition).encode())
+    code = getattr(definition.score, "__code__", None)
+    if code is not None:
+        _digest_code(digest, code)
+    return digest.hexdigest()
+
+
+def _digest_code(digest, code: CodeType) -> None:
+    """Hash a code object's bytecode and constants, recursing into nested code (whose repr holds an address)."""
+    digest.update(code.co_code)
+    for constant in code.co_consts:
+        if isinstance(constant, CodeType):
+            _digest_code(digest, constant)
+        else:
+            digest.update(repr(constant).encode())
 
 
 def score_row(response: Response, definition: Questionnaire, score: Score) -> ScoreRow:
@@ -130,15 +229,18 @@ def _number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def _store(outcome: ScoringOutcome, score_rows: list[ScoreRow]) -> None:
-    with transaction.atomic():
-        # The unique (response, plugin_version) constraint makes a redelivered batch a no-op.
-        ScoreRow.objects.bulk_create(score_rows, ignore_conflicts=True)
-        if outcome.scored:
-            Response.objects.filter(id__in=outcome.scored).exclude(status=Response.Status.SCORED).update(
-                status=Response.Status.SCORED, failure_reason=""
-            )
-        for response_id, reason in outcome.failed.items():
-            Response.objects.filter(id=response_id).exclude(status=Response.Status.SCORED).update(
-                status=Response.Status.FAILED, failure_reason=reason[:2000]
-            )
+def _store(outcome: ScoringOutcome, score_rows: list[ScoreRow], failures: list[ScoringFailure]) -> None:
+    # The unique (response, plugin_version) constraint makes a redelivered batch a no-op.
+    ScoreRow.objects.bulk_create(score_rows, ignore_conflicts=True)
+    if outcome.scored:
+        Response.objects.filter(id__in=outcome.scored).update(status=Response.Status.SCORED, failure_reason="")
+        ScoringFailure.objects.filter(response_id__in=outcome.scored).delete()
+    for response_id, reason in outcome.failed.items():
+        Response.objects.filter(id=response_id).update(status=Response.Status.FAILED, failure_reason=reason[:2000])
+    if failures:
+        ScoringFailure.objects.bulk_create(
+            failures,
+            update_conflicts=True,
+            unique_fields=["response"],
+            update_fields=["plugin_version", "plugin_fingerprint", "failed_at"],
+        )

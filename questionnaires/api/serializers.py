@@ -1,0 +1,251 @@
+"""Serializers: input validation for the small write endpoints, and the documented shape of every body.
+
+Hot paths (response lists, submissions, batches) shape dicts by hand in the selectors and
+check envelopes in the service; their serializers here exist so the OpenAPI schema says
+exactly what goes in and comes out.
+"""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from questionnaires.services.clients import EXTERNAL_ID_MAX_LENGTH
+from questionnaires.services.credentials import CLIENT_TOKEN_MAX_LIFETIME
+from questionnaires.services.responses import BATCH_MAX_ENTRIES, COMMENT_MAX_LENGTH
+
+
+class StrictSerializer(serializers.Serializer):
+    """Rejects fields it does not know, naming each: an integrator's typo should not pass silently."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = [key for key in data if key not in self.fields]
+            if unknown:
+                raise serializers.ValidationError({key: ["unknown field"] for key in unknown})
+        return super().to_internal_value(data)
+
+
+class StringField(serializers.CharField):
+    """A CharField that refuses numbers and booleans instead of turning them into text."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+# --- problems -------------------------------------------------------------------------------------------
+
+
+class ProblemFieldSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text="Dotted path of the field at fault, e.g. `answers.4`; `body` for the body.")
+    message = serializers.CharField()
+    code = serializers.CharField(required=False)
+
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details."""
+
+    type = serializers.CharField(help_text="`urn:alliance-api:problem:<slug>`, or `about:blank` for plain HTTP errors.")
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    errors = ProblemFieldSerializer(many=True)
+
+
+# --- auth -----------------------------------------------------------------------------------------------
+
+
+class TokenRequestSerializer(StrictSerializer):
+    username = StringField(max_length=150)
+    password = StringField(max_length=256, trim_whitespace=False)
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Send as `Authorization: Token <token>`; shown only once.")
+    prefix = serializers.CharField()
+    role = serializers.ChoiceField(choices=["clinician", "supervisor"])
+    clinic = serializers.CharField()
+    expires = serializers.DateTimeField()
+
+
+# --- questionnaires -------------------------------------------------------------------------------------
+
+
+class QuestionnaireItemSerializer(serializers.Serializer):
+    linkId = serializers.CharField()
+    label = serializers.CharField()
+    text = serializers.CharField(required=False, help_text="Published wording, present only where the licence allows.")
+    type = serializers.ChoiceField(choices=["choice", "integer", "decimal"])
+    required = serializers.BooleanField()
+    options = serializers.ListField(child=serializers.DictField(), required=False)
+    min = serializers.DecimalField(max_digits=12, decimal_places=4, coerce_to_string=False, required=False)
+    max = serializers.DecimalField(max_digits=12, decimal_places=4, coerce_to_string=False, required=False)
+
+
+class QuestionnaireSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    version = serializers.CharField()
+    title = serializers.CharField()
+    respondent = serializers.ChoiceField(choices=["client", "clinician"])
+    items = QuestionnaireItemSerializer(many=True)
+    scoring = serializers.DictField()
+    bands = serializers.ListField(child=serializers.DictField())
+    alerts = serializers.ListField(child=serializers.DictField())
+    reference = serializers.CharField()
+    license = serializers.CharField()
+
+
+# --- clients --------------------------------------------------------------------------------------------
+
+
+class ClientCreateSerializer(StrictSerializer):
+    external_id = StringField(
+        max_length=EXTERNAL_ID_MAX_LENGTH, trim_whitespace=False,
+        help_text="The integration's own id, unique within the clinic; no '/'.",
+    )
+    clinicians = serializers.ListField(
+        child=StringField(max_length=150), required=False, max_length=100,
+        help_text="Usernames of clinicians in the clinic to put this client on the caseload of.",
+    )
+
+
+class ClientSerializer(serializers.Serializer):
+    external_id = serializers.CharField()
+    clinicians = serializers.ListField(child=serializers.CharField())
+    created = serializers.DateTimeField()
+
+
+class ClientTokenCreateSerializer(StrictSerializer):
+    expires_in = serializers.IntegerField(
+        required=False, min_value=60, max_value=int(CLIENT_TOKEN_MAX_LIFETIME.total_seconds()),
+        help_text="Lifetime in seconds; default and maximum is the configured client-token lifetime.",
+    )
+    name = StringField(required=False, max_length=50)
+
+
+class ClientTokenSerializer(serializers.Serializer):
+    prefix = serializers.CharField()
+    name = serializers.CharField()
+    client = serializers.CharField()
+    created = serializers.DateTimeField()
+    expires = serializers.DateTimeField()
+    revoked = serializers.BooleanField()
+    last_used = serializers.DateTimeField(allow_null=True)
+
+
+class IssuedClientTokenSerializer(ClientTokenSerializer):
+    token = serializers.CharField(help_text="Send as `Authorization: Bearer <token>`; shown only once.")
+
+
+# --- scores and responses -------------------------------------------------------------------------------
+
+
+class ScoreSerializer(serializers.Serializer):
+    total = serializers.DecimalField(max_digits=12, decimal_places=4, coerce_to_string=False)
+    subscales = serializers.DictField(child=serializers.FloatField())
+    band = serializers.CharField(allow_null=True)
+    flags = serializers.ListField(child=serializers.CharField())
+    extras = serializers.DictField(child=serializers.FloatField())
+    plugin_version = serializers.CharField()
+    computed_at = serializers.DateTimeField()
+
+
+class TrajectoryPointSerializer(serializers.Serializer):
+    response = serializers.UUIDField()
+    questionnaire = serializers.CharField()
+    version = serializers.CharField()
+    authored = serializers.DateTimeField()
+    session = serializers.IntegerField(allow_null=True)
+    rater = serializers.CharField()
+    total = serializers.DecimalField(max_digits=12, decimal_places=4, coerce_to_string=False)
+    band = serializers.CharField(allow_null=True)
+    flags = serializers.ListField(child=serializers.CharField())
+    subscales = serializers.DictField(child=serializers.FloatField())
+    extras = serializers.DictField(child=serializers.FloatField())
+    alerts = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="Not shown to client tokens."
+    )
+
+
+class TrajectorySerializer(serializers.Serializer):
+    client = serializers.CharField()
+    questionnaire = serializers.CharField(allow_null=True)
+    points = TrajectoryPointSerializer(many=True)
+
+
+class ResponseSubmissionSerializer(serializers.Serializer):
+    """Documents the submission; the service checks it (unknown fields, including server-set ones, are a 400)."""
+
+    questionnaire = serializers.CharField(max_length=64, help_text="Questionnaire id, e.g. `wai-sr`.")
+    version = serializers.CharField(max_length=32, required=False, help_text="Defaults to the latest version.")
+    client = serializers.CharField(
+        max_length=EXTERNAL_ID_MAX_LENGTH, required=False,
+        help_text="The client's external_id; a client token may leave it out.",
+    )
+    clinician = serializers.CharField(max_length=150, required=False, help_text="Username in the same clinic.")
+    session = serializers.IntegerField(min_value=1, max_value=2_147_483_647, required=False)
+    rater = serializers.ChoiceField(choices=["client", "clinician"], required=False, default="client")
+    authored = serializers.DateTimeField(help_text="ISO 8601 with a timezone; not in the future.")
+    answers = serializers.DictField(
+        child=serializers.DecimalField(max_digits=12, decimal_places=4, coerce_to_string=False),
+        help_text="linkId -> value on the item's scale.",
+    )
+    comment = serializers.CharField(max_length=COMMENT_MAX_LENGTH, required=False, allow_blank=True)
+
+
+class BatchEntrySerializer(ResponseSubmissionSerializer):
+    id = serializers.UUIDField(required=False, help_text="Client-generated id; resending it replays the result.")
+
+
+class BatchRequestSerializer(serializers.Serializer):
+    responses = BatchEntrySerializer(many=True, help_text=f"1 to {BATCH_MAX_ENTRIES} entries.")
+
+
+class BatchEntryResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=[201, 400, 409, 422])
+    id = serializers.UUIDField(required=False)
+    replayed = serializers.BooleanField(required=False)
+    errors = ProblemFieldSerializer(many=True, required=False)
+
+
+class BatchResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    replayed = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    results = BatchEntryResultSerializer(many=True)
+
+
+class ResponseSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=["pending", "scored", "failed"])
+    questionnaire = serializers.CharField()
+    version = serializers.CharField()
+    client = serializers.CharField()
+    clinician = serializers.CharField(allow_null=True)
+    session = serializers.IntegerField(allow_null=True)
+    rater = serializers.CharField()
+    authored = serializers.DateTimeField()
+    received = serializers.DateTimeField()
+    answers = serializers.DictField()
+    comment = serializers.CharField()
+    score = ScoreSerializer(allow_null=True)
+    failure_reason = serializers.CharField(required=False)
+
+
+# --- alerts ---------------------------------------------------------------------------------------------
+
+
+class AlertSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    client = serializers.CharField()
+    questionnaire = serializers.CharField()
+    response = serializers.UUIDField(allow_null=True)
+    kind = serializers.CharField()
+    priority = serializers.ChoiceField(choices=["low", "normal", "high"])
+    message = serializers.CharField()
+    details = serializers.DictField()
+    raised_at = serializers.DateTimeField()
+    acknowledged_at = serializers.DateTimeField(allow_null=True)
+    acknowledged_by = serializers.CharField()

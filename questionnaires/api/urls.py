@@ -1,0 +1,75 @@
+"""Routes of the REST API; mounted at /api/ with the schema and docs, versioned under v1/.
+
+Path parameters are plain segments checked by the views, so a malformed id is a 404
+problem, not Django's HTML page; the trailing slash is optional.
+"""
+
+from __future__ import annotations
+
+from django.urls import include, path, re_path
+from drf_spectacular.utils import extend_schema
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
+from rest_framework.exceptions import NotFound
+
+from questionnaires.api.metrics import MetricsView
+from questionnaires.api.views.alerts import AlertAcknowledgeView, AlertListView
+from questionnaires.api.views.auth import TokenView
+from questionnaires.api.views.clients import (
+    ClientDetailView,
+    ClientListView,
+    ClientScoresView,
+    ClientTokenDetailView,
+    ClientTokenListView,
+)
+from questionnaires.api.views.questionnaires import QuestionnaireDetailView, QuestionnaireListView
+from questionnaires.api.views.responses import ResponseBatchView, ResponseDetailView, ResponseListView
+from questionnaires.api.webhooks import WebhookDetailView, WebhookListView
+
+SEGMENT = r"[^/]+"
+
+
+def route(pattern: str, view, name: str):
+    """`pattern` uses {name} for a path segment; the trailing slash is optional."""
+    regex = pattern
+    for part in ("external_id", "questionnaire_id", "response_id", "alert_id", "prefix"):
+        regex = regex.replace("{" + part + "}", f"(?P<{part}>{SEGMENT})")
+    return re_path(rf"^{regex}/?$", view.as_view(), name=name)
+
+
+v1_patterns = [
+    route("auth/token", TokenView, "auth-token"),
+    route("questionnaires", QuestionnaireListView, "questionnaire-list"),
+    route("questionnaires/{questionnaire_id}", QuestionnaireDetailView, "questionnaire-detail"),
+    route("clients", ClientListView, "client-list"),
+    route("clients/{external_id}", ClientDetailView, "client-detail"),
+    route("clients/{external_id}/scores", ClientScoresView, "client-scores"),
+    route("clients/{external_id}/tokens", ClientTokenListView, "client-token-list"),
+    route("clients/{external_id}/tokens/{prefix}", ClientTokenDetailView, "client-token-detail"),
+    route("responses", ResponseListView, "response-list"),
+    route("responses/batch", ResponseBatchView, "response-batch"),
+    route("responses/{response_id}", ResponseDetailView, "response-detail"),
+    route("alerts", AlertListView, "alert-list"),
+    route("alerts/{alert_id}/acknowledge", AlertAcknowledgeView, "alert-acknowledge"),
+    route("metrics", MetricsView, "metrics"),
+    route("webhooks", WebhookListView, "webhook-list"),
+    re_path(rf"^webhooks/(?P<webhook_id>{SEGMENT})/?$", WebhookDetailView.as_view(), name="webhook-detail"),
+]
+
+
+@extend_schema(exclude=True)
+@api_view(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+@authentication_classes([])
+@permission_classes([])
+@throttle_classes([])
+def not_found(request, path: str = ""):
+    """Unknown paths under /api/v1/ answer a problem document like every other error there."""
+    raise NotFound("No such endpoint.")
+
+
+urlpatterns = [
+    path("v1/", include((v1_patterns, "api"), namespace="v1")),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    re_path(r"^v1/(?P<path>.*)$", not_found, name="api-not-found"),
+]

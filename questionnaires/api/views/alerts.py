@@ -1,0 +1,90 @@
+"""`/alerts/`: what clinicians should look at, and acknowledging it."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from questionnaires.api.filters import AlertFilter
+from questionnaires.api.serializers import AlertSerializer
+from questionnaires.api.views.base import ApiListView, ApiView, problem_docs
+from questionnaires.models import Alert
+from questionnaires.principals import Principal
+from questionnaires.services.alerts import alert_acknowledge
+
+STAFF_AND_KEYS = frozenset({"api_key", "clinician", "supervisor"})
+MAX_ID = 2**63 - 1
+
+
+def alerts_visible_to(principal: Principal) -> QuerySet[Alert]:
+    alerts = Alert.objects.filter(clinic_id=principal.clinic_id)
+    if principal.kind == "clinician":
+        alerts = alerts.filter(client__clinicians=principal.user_id)
+    elif principal.kind == "client_token":
+        alerts = alerts.none()
+    return alerts.select_related("client")
+
+
+def alert_as_dict(alert: Alert) -> dict:
+    return {
+        "id": alert.id,
+        "client": alert.client.external_id,
+        "questionnaire": alert.questionnaire_id,
+        "response": alert.response_id,
+        "kind": alert.kind,
+        "priority": alert.priority,
+        "message": alert.message,
+        "details": alert.details,
+        "raised_at": alert.raised_at,
+        "acknowledged_at": alert.acknowledged_at,
+        "acknowledged_by": alert.acknowledged_by,
+    }
+
+
+class AlertListView(ApiListView):
+    allowed_kinds = STAFF_AND_KEYS
+    audit_object_type = "alert"
+    audit_actions = {"GET": "list"}
+    serializer_class = AlertSerializer
+    filterset_class = AlertFilter
+
+    def get_queryset(self) -> QuerySet[Alert]:
+        if getattr(self, "swagger_fake_view", False):
+            return Alert.objects.none()
+        return alerts_visible_to(self.principal).order_by("-raised_at", "-id")
+
+    @extend_schema(
+        responses={200: AlertSerializer(many=True), **problem_docs(400, 401, 403, 429)},
+        summary="List alerts, newest first",
+    )
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        self.audit(action="list", object_ids=[alert.id for alert in page])
+        return self.get_paginated_response([alert_as_dict(alert) for alert in page])
+
+
+class AlertAcknowledgeView(ApiView):
+    allowed_kinds = STAFF_AND_KEYS
+    audit_object_type = "alert"
+    audit_actions = {"POST": "acknowledge"}
+    serializer_class = AlertSerializer
+    object_scoped = True
+
+    @extend_schema(
+        request=None,
+        responses={200: AlertSerializer, **problem_docs(401, 403, 404, 429)},
+        summary="Acknowledge an alert (idempotent)",
+    )
+    def post(self, request: Request, alert_id: str) -> Response:
+        alert = None
+        if alert_id.isascii() and alert_id.isdigit() and 0 < int(alert_id) <= MAX_ID:
+            alert = alerts_visible_to(self.principal).filter(pk=int(alert_id)).first()
+        if alert is None:
+            raise NotFound("No such alert.")
+        self.deny_kind_if_needed()
+        alert = alert_acknowledge(alert=alert, principal=self.principal)
+        self.audit(action="acknowledge", object_ids=[alert.id])
+        return Response(alert_as_dict(alert))

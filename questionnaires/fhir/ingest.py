@@ -1,0 +1,110 @@
+"""Creating a response from a FHIR QuestionnaireResponse through the same service as a native submission.
+
+The FHIR identifier (or the If-None-Exist identifier) becomes the response's idempotency key,
+so a conditional create finds the earlier response instead of storing a second one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from questionnaires.fhir.outcome import FhirError, Issue, fhir_error
+from questionnaires.fhir.response import ROOT, ParsedResponse, questionnaire_response_parse
+from questionnaires.fhir.response_export import idempotency_key_for
+from questionnaires.fhir.search import reference_id
+from questionnaires.models import Response
+from questionnaires.principals import Principal
+from questionnaires.registry import get_registry
+from questionnaires.selectors.responses import responses_visible_to
+from questionnaires.services.errors import ServiceError
+from questionnaires.services.responses import response_submit
+
+FIELD_PATHS = {
+    "client": f"{ROOT}.subject",
+    "authored": f"{ROOT}.authored",
+    "clinician": f"{ROOT}.author",
+    "questionnaire": f"{ROOT}.questionnaire",
+    "version": f"{ROOT}.questionnaire",
+}
+
+
+@dataclass
+class Created:
+    response: Response
+    created: bool
+    parsed: ParsedResponse | None
+
+
+def conditional_identifier(if_none_exist: str | None) -> tuple[str, str] | None:
+    """`identifier=system|value` from an If-None-Exist header; other criteria are refused, not ignored."""
+    if not if_none_exist:
+        return None
+    query = if_none_exist.strip().lstrip("?")
+    name, _, value = query.partition("=")
+    if name.strip() != "identifier" or not value or "&" in value:
+        raise fhir_error(400, "not-supported", "If-None-Exist supports only identifier=<system>|<value>")
+    system, bar, code = unquote(value).partition("|")
+    return (system, code) if bar else ("", system)
+
+
+def fhir_response_create(*, principal: Principal, payload: Any, if_none_exist: str | None = None) -> Created:
+    """Store the response (scored after commit) or find the one an identifier already names."""
+    parsed = questionnaire_response_parse(payload, registry=get_registry())
+    identifier = conditional_identifier(if_none_exist) or parsed.identifier
+    key = idempotency_key_for(*identifier) if identifier else None
+    if key is not None:
+        existing = responses_visible_to(principal).filter(idempotency_key=key).first()
+        if existing is not None:
+            return Created(response=existing, created=False, parsed=parsed)
+    native = {
+        "questionnaire": parsed.definition.id,
+        "version": parsed.definition.version,  # recorded explicitly even when the EHR left it out
+        "client": parsed.client_external_id,
+        "rater": parsed.definition.respondent,
+        "authored": (parsed.authored or timezone.now()).isoformat(),
+        "answers": parsed.answers,
+    }
+    clinician = _clinician_username(principal, parsed.author_reference)
+    if clinician:
+        native["clinician"] = clinician
+    try:
+        result = response_submit(principal=principal, payload=native, idempotency_key=key, source=Response.Source.FHIR)
+    except ServiceError as error:
+        raise _as_fhir_error(error, parsed) from None
+    return Created(response=result.response, created=result.created, parsed=parsed)
+
+
+def _clinician_username(principal: Principal, author: str | None) -> str | None:
+    """`author` = Practitioner/<username> of a staff member of this clinic; any other author is not ours to resolve."""
+    if not author or "Practitioner/" not in author:
+        return None
+    username = reference_id(author, "Practitioner")
+    exists = (
+        get_user_model()
+        .objects.filter(username=username, membership__clinic_id=principal.clinic_id, is_active=True)
+        .exists()
+    )
+    return username if exists else None
+
+
+def _as_fhir_error(error: ServiceError, parsed: ParsedResponse) -> FhirError:
+    status = 422 if error.status == 400 else error.status
+    issue_code = {404: "not-found", 409: "duplicate", 422: "invalid", 413: "too-long"}.get(error.status, "invalid")
+    issues = []
+    for problem in error.problems:
+        root_field, _, link_id = problem.field.partition(".")
+        if root_field == "answers" and link_id:
+            where, diagnostics = f"{ROOT}.item", f"linkId {link_id!r}: {problem.message}"
+        elif root_field == "client":
+            where = FIELD_PATHS["client"]
+            diagnostics = f"Patient/{parsed.client_external_id} is not a client this credential can submit for"
+            issue_code = "not-found"
+        else:
+            where, diagnostics = FIELD_PATHS.get(root_field, ROOT), f"{problem.field}: {problem.message}"
+        issues.append(Issue(code=issue_code, diagnostics=diagnostics, expression=(where,)))
+    return FhirError(status, issues or [Issue(code=issue_code, diagnostics=error.detail)])

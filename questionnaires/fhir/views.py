@@ -1,0 +1,293 @@
+"""The FHIR endpoints: thin views that parse search parameters, call a selector or service, and shape a resource."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
+from django.urls import reverse
+from django.utils.http import http_date
+from rest_framework import exceptions
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response as DRFResponse
+from rest_framework.views import APIView
+
+from questionnaires.api.authentication import (
+    ApiKeyAuthentication,
+    ClientTokenAuthentication,
+    StaffTokenAuthentication,
+)
+from questionnaires.api.permissions import KindAllowed
+from questionnaires.api.throttling import CredentialThrottle
+from questionnaires.contract import Questionnaire
+from questionnaires.fhir.bundle import searchset_bundle
+from questionnaires.fhir.capability import capability_statement
+from questionnaires.fhir.codes import FHIR_JSON
+from questionnaires.fhir.errors import fhir_exception_handler
+from questionnaires.fhir.formats import PARSERS, RENDERERS
+from questionnaires.fhir.ingest import fhir_response_create
+from questionnaires.fhir.observation import observation_resource
+from questionnaires.fhir.outcome import Issue, fhir_error, operation_outcome
+from questionnaires.fhir.questionnaire import questionnaire_name, questionnaire_resource
+from questionnaires.fhir.response_export import questionnaire_response_resource
+from questionnaires.fhir.search import observations_search, paging, questionnaire_responses_search
+from questionnaires.models import Response, Score
+from questionnaires.principals import Principal
+from questionnaires.registry import get_registry
+from questionnaires.selectors.responses import response_get_visible, responses_visible_to
+from questionnaires.services.audit import audit_record
+
+RESPONSE_VERSION = "1"
+"""Stored responses are never updated, so each has exactly one version."""
+
+
+def fhir_base(request: Any) -> str:
+    """The service base URL clients used to reach us, e.g. https://host/fhir."""
+    return request.build_absolute_uri(reverse("fhir:metadata")).removesuffix("/metadata")
+
+
+class FhirNegotiation(DefaultContentNegotiation):
+    """FHIR's `_format` parameter, and a JSON answer for any Accept header rather than a 406."""
+
+    def select_renderer(self, request: Any, renderers: list, format_suffix: str | None = None) -> tuple:
+        requested = request.query_params.get("_format")
+        if requested and "json" not in requested:
+            raise exceptions.NotAcceptable(f"_format {requested!r} is not supported; this server speaks JSON")
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except exceptions.NotAcceptable:
+            return renderers[0], renderers[0].media_type
+
+
+class FhirView(APIView):
+    authentication_classes = [ApiKeyAuthentication, StaffTokenAuthentication, ClientTokenAuthentication]
+    permission_classes = [KindAllowed]
+    throttle_classes = [CredentialThrottle]
+    renderer_classes = RENDERERS
+    parser_classes = PARSERS
+    content_negotiation_class = FhirNegotiation
+    audit_object_type = ""
+
+    def get_exception_handler(self):
+        return fhir_exception_handler
+
+    @property
+    def principal(self) -> Principal:
+        return self.request.user
+
+    @property
+    def base(self) -> str:
+        return fhir_base(self.request)
+
+    def params(self) -> dict[str, list[str]]:
+        return {name: self.request.query_params.getlist(name) for name in self.request.query_params}
+
+    def audit(self, *, action: str, object_ids: list[Any]) -> None:
+        audit_record(
+            actor=self.principal.label,
+            action=action,
+            object_type=self.audit_object_type,
+            object_ids=[str(object_id) for object_id in object_ids],
+            clinic_id=self.principal.clinic_id,
+            detail=f"{self.request.method} {self.request.get_full_path()}"[:300],
+        )
+
+    def resource(self, body: dict, status: int = 200, headers: dict[str, str] | None = None) -> DRFResponse:
+        return DRFResponse(body, status=status, headers=headers or {}, content_type=FHIR_JSON)
+
+    def bundle(self, resource_type: str, resources: list[dict], total: int, offset: int, count: int) -> DRFResponse:
+        params = [
+            (name, value)
+            for name, values in self.params().items()
+            if name not in ("_count", "_offset")
+            for value in values
+        ]
+        return self.resource(
+            searchset_bundle(
+                resources=resources,
+                total=total,
+                base=self.base,
+                resource_type=resource_type,
+                params=params,
+                offset=offset,
+                count=count,
+            )
+        )
+
+
+class MetadataView(FhirView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+
+    def get(self, request: Any) -> DRFResponse:
+        return self.resource(capability_statement(base=self.base))
+
+
+class QuestionnaireSearchView(FhirView):
+    def get(self, request: Any) -> DRFResponse:
+        params = self.params()
+        offset, count = paging(params)
+        definitions = [d for d in get_registry().all() if _questionnaire_matches(d, params, self.base)]
+        page = definitions[offset : offset + count]
+        resources = [questionnaire_resource(d, base=self.base) for d in page]
+        return self.bundle("Questionnaire", resources, len(definitions), offset, count)
+
+
+def _questionnaire_matches(definition: Questionnaire, params: dict[str, list[str]], base: str) -> bool:
+    def any_of(name: str) -> list[str] | None:
+        if name not in params:
+            return None
+        return [part.strip() for value in params[name] for part in value.split(",") if part.strip()]
+
+    url = f"{base}/Questionnaire/{definition.id}"
+    if (values := any_of("url")) is not None and not any(_url_matches(value, url, definition) for value in values):
+        return False
+    if (values := any_of("version")) is not None and definition.version not in values:
+        return False
+    if (values := any_of("_id")) is not None and definition.id not in values:
+        return False
+    if (values := any_of("status")) is not None and "active" not in values:
+        return False
+    if (values := any_of("name")) is not None and not any(
+        questionnaire_name(definition).casefold().startswith(v.casefold()) or definition.id == v.casefold()
+        for v in values
+    ):
+        return False
+    if (values := any_of("title")) is not None and not any(
+        definition.title.casefold().startswith(v.casefold()) for v in values
+    ):
+        return False
+    if (values := any_of("code")) is not None:
+        code = definition.code
+        if code is None or not any(v.rpartition("|")[2] == code.code for v in values):
+            return False
+    return True
+
+
+def _url_matches(value: str, url: str, definition: Questionnaire) -> bool:
+    given, _, version = value.partition("|")
+    if version and version != definition.version:
+        return False
+    given = given.rstrip("/")
+    # The host an EHR saw us under may differ from this request's; the path is what identifies the questionnaire.
+    return given == url or given.endswith(f"/Questionnaire/{definition.id}")
+
+
+class QuestionnaireReadView(FhirView):
+    def get(self, request: Any, questionnaire_id: str, version: str | None = None) -> DRFResponse:
+        definition = get_registry().get(questionnaire_id, version)
+        if definition is None:
+            what = f"Questionnaire/{questionnaire_id}" + (f"/_history/{version}" if version else "")
+            raise fhir_error(404, "not-found", f"{what} is not known")
+        return self.resource(questionnaire_resource(definition, base=self.base), headers=_etag(definition.version))
+
+
+class QuestionnaireResponseView(FhirView):
+    audit_object_type = "fhir.QuestionnaireResponse"
+
+    def get(self, request: Any) -> DRFResponse:
+        params = self.params()
+        offset, count = paging(params)
+        responses = questionnaire_responses_search(responses_visible_to(self.principal), params)
+        total = responses.count()
+        page = list(responses[offset : offset + count])
+        self.audit(action="search", object_ids=[response.pk for response in page])
+        registry = get_registry()
+        resources = [questionnaire_response_resource(r, _definition_of(r, registry), base=self.base) for r in page]
+        return self.bundle("QuestionnaireResponse", resources, total, offset, count)
+
+    def post(self, request: Any) -> DRFResponse:
+        created = fhir_response_create(
+            principal=self.principal, payload=request.data, if_none_exist=request.headers.get("If-None-Exist")
+        )
+        response = responses_visible_to(self.principal).get(pk=created.response.pk)
+        self.audit(action="create" if created.created else "read", object_ids=[response.pk])
+        location = f"{self.base}/QuestionnaireResponse/{response.pk}/_history/{RESPONSE_VERSION}"
+        headers = {"Location": location, **_etag(RESPONSE_VERSION), "Last-Modified": _http_date(response.received_at)}
+        status = 201 if created.created else 200
+        prefer = request.headers.get("Prefer", "")
+        if "return=minimal" in prefer:
+            return DRFResponse(None, status=status, headers=headers)
+        if "return=OperationOutcome" in prefer:
+            message = "created" if created.created else "an earlier response with this identifier exists"
+            body = operation_outcome([Issue(code="informational", severity="information", diagnostics=message)])
+            return self.resource(body, status=status, headers=headers)
+        resource = questionnaire_response_resource(response, _definition_of(response, get_registry()), base=self.base)
+        return self.resource(resource, status=status, headers=headers)
+
+
+class QuestionnaireResponseReadView(FhirView):
+    audit_object_type = "fhir.QuestionnaireResponse"
+
+    def get(self, request: Any, response_id: str, version: str | None = None) -> DRFResponse:
+        response = response_get_visible(principal=self.principal, response_id=response_id)
+        if response is None or (version is not None and version != RESPONSE_VERSION):
+            raise fhir_error(404, "not-found", f"QuestionnaireResponse/{response_id} is not known")
+        self.audit(action="read", object_ids=[response.pk])
+        resource = questionnaire_response_resource(response, _definition_of(response, get_registry()), base=self.base)
+        return self.resource(resource, headers=_etag(RESPONSE_VERSION))
+
+
+def _scores_visible_to(principal: Principal):
+    return Score.objects.filter(response__in=responses_visible_to(principal).values("pk")).select_related(
+        "response__client", "response__clinician", "response__questionnaire_version"
+    )
+
+
+class ObservationView(FhirView):
+    audit_object_type = "fhir.Observation"
+
+    def get(self, request: Any) -> DRFResponse:
+        params = self.params()
+        offset, count = paging(params)
+        registry = get_registry()
+        scores = observations_search(_scores_visible_to(self.principal), params, registry=registry, base=self.base)
+        total = scores.count()
+        page = list(scores[offset : offset + count])
+        self.audit(action="search", object_ids=[score.pk for score in page])
+        resources = [_observation(score, registry, self.base) for score in page]
+        return self.bundle("Observation", resources, total, offset, count)
+
+
+class ObservationReadView(FhirView):
+    audit_object_type = "fhir.Observation"
+
+    def get(self, request: Any, observation_id: str) -> DRFResponse:
+        score = (
+            _scores_visible_to(self.principal).filter(pk=int(observation_id)).first()
+            if observation_id.isdigit() and len(observation_id) < 19
+            else None
+        )
+        if score is None:
+            raise fhir_error(404, "not-found", f"Observation/{observation_id} is not known")
+        self.audit(action="read", object_ids=[score.pk])
+        return self.resource(_observation(score, get_registry(), self.base))
+
+
+def _observation(score: Score, registry: Any, base: str) -> dict:
+    version = score.response.questionnaire_version
+    definition = registry.get(version.questionnaire_id, score.plugin_version)
+    return observation_resource(score, score.response, definition, base=base)
+
+
+def _definition_of(response: Response, registry: Any) -> Questionnaire | None:
+    version = response.questionnaire_version
+    return registry.get(version.questionnaire_id, version.version)
+
+
+def _etag(version: str) -> dict[str, str]:
+    return {"ETag": f'W/"{version}"'}
+
+
+def _http_date(moment: Any) -> str:
+    return http_date(moment.timestamp())
+
+
+def not_found(request: HttpRequest, unmatched: str = "") -> JsonResponse:
+    """Any other path under /fhir/: an OperationOutcome, not Django's HTML 404."""
+    body = operation_outcome(
+        [Issue(code="not-supported", diagnostics=f"{request.method} /fhir/{unmatched} is not supported by this server")]
+    )
+    return JsonResponse(body, status=404, content_type=FHIR_JSON)

@@ -1,0 +1,52 @@
+"""A client's session-by-session scores on one or every questionnaire, in the order they were answered."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from questionnaires.models import Alert, Response, TherapyClient
+from questionnaires.selectors.scores import latest_scores_for, score_as_dict
+
+
+def client_trajectory(
+    *, client: TherapyClient, questionnaire_id: str | None = None, include_alerts: bool = True
+) -> list[dict]:
+    """Scored responses oldest first, each with its score, flags and (for staff) the alerts it raised."""
+    responses = (
+        Response.objects.filter(client=client, status=Response.Status.SCORED)
+        .select_related("questionnaire_version")
+        .order_by("authored_at", "received_at")
+    )
+    if questionnaire_id is not None:
+        responses = responses.filter(questionnaire_version__questionnaire_id=questionnaire_id)
+    rows = list(responses)
+    ids = [row.id for row in rows]
+    scores = latest_scores_for(ids)
+    alerts: dict = defaultdict(list)
+    if include_alerts:
+        for response_id, kind in Alert.objects.filter(response_id__in=ids).values_list("response_id", "kind"):
+            alerts[response_id].append(kind)
+    points = []
+    for row in rows:
+        score = scores.get(row.id)
+        if score is None:
+            continue
+        shaped = score_as_dict(score)
+        points.append(
+            {
+                "response": row.id,
+                "questionnaire": row.questionnaire_version.questionnaire_id,
+                "version": row.questionnaire_version.version,
+                "authored": row.authored_at,
+                "session": row.session_number,
+                "rater": row.rater,
+                "total": shaped["total"],
+                "band": shaped["band"],
+                "flags": shaped["flags"],
+                "subscales": shaped["subscales"],
+                "extras": shaped["extras"],
+            }
+        )
+        if include_alerts:
+            points[-1]["alerts"] = sorted(alerts.get(row.id, []))
+    return points

@@ -1,0 +1,357 @@
+"""Raising alerts when scores land: the plugin's own flags, and the rules that read the client's history.
+
+History rules: rupture and repair (alliance instruments), reliable change against the client's
+first score with recovery and clinical-range crossing (outcome and symptom instruments), and
+the gap between a session's client and clinician alliance ratings. A batch reads everything
+it needs in a fixed number of queries, whatever its size; each alert is stored once per
+(response, kind), so a redelivered batch adds nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from questionnaires.change_rules import (
+    Change,
+    Norms,
+    RuptureParameters,
+    fixed_reliable_change,
+    jacobson_truax,
+    oriented,
+    repairs,
+    rupture_at,
+)
+from questionnaires.contract import Questionnaire, ScoringError
+from questionnaires.models import Alert, ClinicAlertSettings
+from questionnaires.scoring import compare, to_decimal
+from questionnaires.selectors.alert_history import (
+    HistoryPoint,
+    alert_settings,
+    client_histories,
+    clinic_sds,
+    rupture_alerts,
+)
+
+if TYPE_CHECKING:
+    from questionnaires.services.scoring import ScoredResponse
+
+HISTORY_CONSTRUCTS = ("alliance", "outcome", "symptom")
+DEFAULT_RATER_GAP_FRACTION = Decimal("0.25")
+"""Without a clinic threshold, a client–clinician gap of a quarter of the instrument's range raises `rater_gap`."""
+
+PRIORITY = {
+    "risk": Alert.Priority.HIGH,
+    "rupture": Alert.Priority.NORMAL,
+    "repair": Alert.Priority.LOW,
+    "reliable_improvement": Alert.Priority.LOW,
+    "reliable_deterioration": Alert.Priority.NORMAL,
+    "recovered": Alert.Priority.LOW,
+    "clinical_range_entry": Alert.Priority.NORMAL,
+    "clinical_range_exit": Alert.Priority.LOW,
+    "rater_gap": Alert.Priority.NORMAL,
+}
+
+
+def alerts_raise(*, scored: Sequence[ScoredResponse]) -> list[Alert]:
+    """Store the alerts of a freshly scored batch and return every alert of its responses."""
+    if not scored:
+        return []
+    drafts: list[Alert] = []
+    for item in scored:
+        drafts.extend(_flag_alerts(item))
+    with_history = [item for item in scored if item.definition.construct in HISTORY_CONSTRUCTS]
+    if with_history:
+        drafts.extend(_history_alerts(with_history))
+    Alert.objects.bulk_create(drafts, ignore_conflicts=True)
+    response_ids = [item.response.id for item in scored]
+    return list(Alert.objects.filter(response_id__in=response_ids).select_related("client").order_by("id"))
+
+
+def _draft(item: ScoredResponse, kind: str, message: str, details: dict, priority: str | None = None) -> Alert:
+    response = item.response
+    return Alert(
+        clinic_id=response.clinic_id,
+        client_id=response.client_id,
+        response_id=response.id,
+        questionnaire_id=item.definition.id,
+        kind=kind,
+        priority=PRIORITY.get(kind, priority or Alert.Priority.NORMAL),
+        message=message,
+        details=details,
+    )
+
+
+def _flag_alerts(item: ScoredResponse) -> list[Alert]:
+    """One alert per flag the plugin raised; `risk` is always high priority whatever the plugin says."""
+    rules = {rule.flag: rule for rule in item.definition.alert_rules}
+    alerts = []
+    for flag in item.score.flags:
+        rule = rules.get(flag)
+        details: dict = {"total": str(item.score.total)}
+        if rule is not None and rule.on == "any_item":
+            details["items"] = _items_hit(item, rule.items, rule.comparison, rule.threshold)
+        message = (rule.description if rule and rule.description else "") or f"{item.definition.title}: {flag}"
+        alerts.append(_draft(item, flag, message, details, priority=rule.priority if rule else None))
+    return alerts
+
+
+def _items_hit(item: ScoredResponse, link_ids: tuple[str, ...], comparison: str, threshold: Decimal) -> dict:
+    answers = item.response.answers or {}
+    candidates = link_ids or tuple(i.link_id for i in item.definition.items if i.scored)
+    hit = {}
+    for link_id in candidates:
+        value = answers.get(link_id)
+        if value is not None and compare(value, comparison, threshold):  # type: ignore[arg-type]
+            hit[link_id] = value
+    return hit
+
+
+def _history_alerts(items: Sequence[ScoredResponse]) -> list[Alert]:
+    client_ids = {item.response.client_id for item in items}
+    clinic_ids = {item.response.clinic_id for item in items}
+    questionnaire_ids = {item.definition.id for item in items}
+    histories = client_histories(client_ids=client_ids, questionnaire_ids=questionnaire_ids)
+    settings = alert_settings(clinic_ids=clinic_ids)
+    alliance_ids = {item.definition.id for item in items if item.definition.construct == "alliance"}
+    sds = clinic_sds(clinic_ids=clinic_ids, questionnaire_ids=alliance_ids) if alliance_ids else {}
+    stored_ruptures = rupture_alerts(client_ids=client_ids, questionnaire_ids=alliance_ids) if alliance_ids else {}
+    batch_ids = {item.response.id for item in items}
+    context = _Context(histories, settings, sds, stored_ruptures, batch_ids)
+    for item in sorted(items, key=lambda item: (item.response.authored_at, str(item.response.id))):
+        context.evaluate(item)
+    if context.changed_ruptures:
+        Alert.objects.bulk_update(list(context.changed_ruptures.values()), ["details"])
+    return context.drafts
+
+
+class _Context:
+    """The batch's loaded history and the alerts drafted so far (a rupture may be repaired in the same batch)."""
+
+    def __init__(self, histories, settings, sds, stored_ruptures, batch_ids) -> None:
+        self.histories: dict[tuple[int, str, str], list[HistoryPoint]] = histories
+        self.settings: dict[int, ClinicAlertSettings] = settings
+        self.sds = sds
+        self.ruptures: dict[UUID, Alert] = dict(stored_ruptures)
+        self.batch_ids = batch_ids
+        self.drafts: list[Alert] = []
+        self.changed_ruptures: dict[UUID, Alert] = {}
+
+    def evaluate(self, item: ScoredResponse) -> None:
+        response, definition = item.response, item.definition
+        series = self.histories.get((response.client_id, definition.id, response.rater), [])
+        position = next((i for i, point in enumerate(series) if point.response_id == response.id), None)
+        if position is None:
+            return
+        totals = [point.total for point in series]
+        settings = self.settings[response.clinic_id]
+        if definition.construct == "alliance":
+            self._rupture(item, series, totals, position, settings)
+            self._repair(item, series, totals, position, settings)
+            self._rater_gap(item, series[position], settings)
+        else:
+            self._change(item, series, totals, position, settings)
+
+    # --- alliance ---------------------------------------------------------------------------
+
+    def _parameters(self, settings: ClinicAlertSettings) -> RuptureParameters:
+        return RuptureParameters(
+            k=to_decimal(settings.rupture_k),
+            min_earlier_sessions=settings.rupture_min_earlier_sessions,
+            repair_window=settings.repair_window_sessions,
+            repair_fraction=to_decimal(settings.repair_fraction),
+        )
+
+    def _population_sd(self, item: ScoredResponse, settings: ClinicAlertSettings) -> Decimal | None:
+        """The clinic's own SD once it has enough scores, else the configured fallback, else None."""
+        response = item.response
+        n, sd = self.sds.get((response.clinic_id, item.definition.id, response.rater), (0, None))
+        if sd and n >= settings.clinic_sd_min_n:
+            return sd
+        fallback = (settings.population_sd or {}).get(item.definition.id)
+        return to_decimal(fallback) if fallback is not None else None
+
+    def _rupture(self, item, series, totals, position, settings) -> None:
+        details = rupture_at(
+            totals,
+            position,
+            parameters=self._parameters(settings),
+            population_sd=self._population_sd(item, settings),
+            direction=item.definition.direction,
+        )
+        if details is None:
+            return
+        details["state"] = "open"
+        details["previous_response"] = str(series[position - 1].response_id)
+        alert = _draft(
+            item,
+            "rupture",
+            f"{item.definition.title}: dropped from {details['previous']} to {details['current']} "
+            f"(at least {details['k']} SD); a possible alliance rupture.",
+            details,
+        )
+        self.drafts.append(alert)
+        self.ruptures[item.response.id] = alert
+
+    def _repair(self, item, series, totals, position, settings) -> None:
+        """Close ruptures of the last `repair_window` sessions: repaired now, or unrepaired when the window ends."""
+        window = settings.repair_window_sessions
+        direction = item.definition.direction
+        for start in range(max(1, position - window), position):
+            rupture = self.ruptures.get(series[start].response_id)
+            if rupture is None or rupture.details.get("state") != "open":
+                continue
+            level = to_decimal(rupture.details["repair_level"])
+            if any(repairs(totals[later], level, direction) for later in range(start + 1, position)):
+                continue  # repaired earlier; that session carries the repair alert
+            if repairs(totals[position], level, direction):
+                self.drafts.append(
+                    _draft(
+                        item,
+                        "repair",
+                        f"{item.definition.title}: back to {totals[position]} (repair level {level}) "
+                        f"{position - start} session(s) after a rupture.",
+                        {
+                            "rupture_response": str(series[start].response_id),
+                            "repair_level": str(level),
+                            "sessions_after": position - start,
+                            "total": str(totals[position]),
+                        },
+                    )
+                )
+                self._set_state(rupture, "repaired", item.response.id)
+            elif position - start >= window:
+                self._set_state(rupture, "unrepaired", item.response.id)
+
+    def _set_state(self, rupture: Alert, state: str, by: UUID) -> None:
+        rupture.details = {**rupture.details, "state": state, "state_set_by": str(by)}
+        if rupture.pk is not None:  # a rupture drafted in this batch takes its new details with the insert
+            self.changed_ruptures[rupture.response_id] = rupture
+
+    def _rater_gap(self, item: ScoredResponse, point: HistoryPoint, settings: ClinicAlertSettings) -> None:
+        """Compare a session's client and clinician ratings; raised once, on the later-scored of the two."""
+        response, definition = item.response, item.definition
+        other = "clinician" if response.rater == "client" else "client"
+        counterpart = next(
+            (p for p in self.histories.get((response.client_id, definition.id, other), [])
+             if p.session_key == point.session_key),
+            None,
+        )
+        if counterpart is None:
+            return
+        if counterpart.response_id in self.batch_ids and response.rater == "client":
+            return  # both in this batch: the clinician's rating carries the alert
+        client_total, clinician_total = (
+            (point.total, counterpart.total) if response.rater == "client" else (counterpart.total, point.total)
+        )
+        gap = client_total - clinician_total
+        threshold = rater_gap_threshold(definition, settings)
+        if abs(gap) < threshold:
+            return
+        self.drafts.append(
+            _draft(
+                item,
+                "rater_gap",
+                f"{definition.title}: client rated {client_total}, clinician {clinician_total} "
+                f"(gap {gap}, threshold {threshold}).",
+                {
+                    "client_total": str(client_total),
+                    "clinician_total": str(clinician_total),
+                    "gap": str(gap),
+                    "threshold": str(threshold),
+                    "counterpart_response": str(counterpart.response_id),
+                },
+            )
+        )
+
+    # --- outcome and symptom ------------------------------------------------------------------
+
+    def _change(self, item: ScoredResponse, series, totals: list[Decimal], position: int, settings) -> None:
+        if position == 0:
+            return  # the intake score is the baseline itself
+        definition = item.definition
+        norms = jacobson_truax_norms(definition.id, settings)
+        change: Change | None
+        if norms is not None:
+            change = jacobson_truax(totals[0], totals[position], norms=norms, direction=definition.direction)
+        elif definition.reliable_change is not None:
+            change = fixed_reliable_change(
+                totals[0],
+                totals[position],
+                reliable_change=to_decimal(definition.reliable_change),
+                direction=definition.direction,
+                clinical_cutoff=None if definition.clinical_cutoff is None else to_decimal(definition.clinical_cutoff),
+                clinical_comparison=definition.clinical_cutoff_comparison,
+            )
+        else:
+            change = None
+        if change is not None:
+            details = {**change.details, "baseline_response": str(series[0].response_id)}
+            if change.reliable_improvement:
+                self.drafts.append(_draft(item, "reliable_improvement", _change_message(definition, change), details))
+            if change.reliable_deterioration:
+                self.drafts.append(
+                    _draft(item, "reliable_deterioration", _change_message(definition, change), details)
+                )
+            if change.recovered:
+                self.drafts.append(
+                    _draft(item, "recovered", f"{definition.title}: reliable improvement and out of the "
+                           "clinical range since intake (recovered).", details)
+                )
+        self._crossing(item, totals[position - 1], totals[position], norms)
+
+    def _crossing(self, item: ScoredResponse, previous: Decimal, current: Decimal, norms: Norms | None) -> None:
+        """Into or out of the clinical range since the session before."""
+        definition = item.definition
+        was, now = in_clinical_range(definition, previous, norms), in_clinical_range(definition, current, norms)
+        if was is None or now is None or was == now:
+            return
+        kind = "clinical_range_entry" if now else "clinical_range_exit"
+        where = "into" if now else "out of"
+        self.drafts.append(
+            _draft(
+                item,
+                kind,
+                f"{definition.title}: moved {where} the clinical range ({previous} → {current}).",
+                {"previous": str(previous), "current": str(current)},
+            )
+        )
+
+
+def _change_message(definition: Questionnaire, change: Change) -> str:
+    word = "improvement" if change.reliable_improvement else "deterioration"
+    return (
+        f"{definition.title}: reliable {word} since intake "
+        f"({change.details['baseline']} → {change.details['current']}, {change.details['method']})."
+    )
+
+
+def jacobson_truax_norms(questionnaire_id: str, settings: ClinicAlertSettings) -> Norms | None:
+    """The clinic's configured norms for an instrument; they take precedence over a fixed reliable-change value."""
+    raw = (settings.jacobson_truax_norms or {}).get(questionnaire_id)
+    if not raw:
+        return None
+    try:
+        return Norms(**{name: to_decimal(raw[name]) for name in ("s1", "r", "M0", "s0", "M1")})
+    except (KeyError, TypeError, ValueError, ArithmeticError, ScoringError):
+        return None  # incomplete or non-numeric norms in the admin form: no Jacobson–Truax for this instrument
+
+
+def in_clinical_range(definition: Questionnaire, total: Decimal, norms: Norms | None) -> bool | None:
+    """Whether a total is in the clinical range; None when the instrument has no cut-off."""
+    if norms is not None:
+        cutoff = (norms.s0 * norms.M1 + norms.s1 * norms.M0) / (norms.s0 + norms.s1)
+        return not oriented(total - cutoff, definition.direction) > 0
+    if definition.clinical_cutoff is None:
+        return None
+    return compare(total, definition.clinical_cutoff_comparison, definition.clinical_cutoff)
+
+
+def rater_gap_threshold(definition: Questionnaire, settings: ClinicAlertSettings) -> Decimal:
+    configured = (settings.rater_gap_threshold or {}).get(definition.id)
+    if configured is not None:
+        return to_decimal(configured)
+    span = to_decimal(definition.scoring.total_max) - to_decimal(definition.scoring.total_min)
+    return span * DEFAULT_RATER_GAP_FRACTION

@@ -1,0 +1,530 @@
+"""Storing submitted responses, one at a time or in batches, idempotently, with scoring enqueued on commit.
+
+Every problem with a submission is collected before anything is written; a rejected
+response writes nothing. Batches look up clients, clinicians and existing ids in bulk and
+insert all new rows at once, so a 1,000-entry call costs a handful of queries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from questionnaires.contract import Questionnaire
+from questionnaires.models import Response, TherapyClient
+from questionnaires.principals import Principal
+from questionnaires.registry import DefinitionChanged, get_registry
+from questionnaires.selectors.clients import clients_visible_to
+from questionnaires.selectors.responses import responses_visible_to
+from questionnaires.services.errors import Conflict, IdempotencyMismatch, InvalidInput
+from questionnaires.services.scoring import scoring_enqueue
+from questionnaires.validation import Problem, validate_answers
+
+BATCH_MAX_ENTRIES = 1000
+COMMENT_MAX_LENGTH = 2000
+IDEMPOTENCY_KEY_MAX_LENGTH = 200
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far in the future `authored` may be: device clocks drift."""
+SESSION_MAX = 2_147_483_647
+EARLIEST_YEAR = 1900
+
+FIELDS = frozenset(
+    {"questionnaire", "version", "client", "clinician", "session", "rater", "authored", "answers", "comment"}
+)
+SERVER_FIELDS = frozenset(
+    {
+        "id", "clinic", "status", "score", "scores", "received", "received_at", "submitted_by", "source",
+        "failure_reason", "idempotency_key", "request_fingerprint", "questionnaire_version",
+    }
+)
+RATERS = frozenset(choice.value for choice in Response.Rater)
+
+
+@dataclass
+class Submission:
+    """A submission whose envelope is well formed; names not yet resolved against the database."""
+
+    questionnaire: str
+    version: str | None
+    client: str | None
+    clinician: str | None
+    session: int | None
+    rater: str
+    authored: datetime
+    answers: Any
+    comment: str
+    id: uuid.UUID | None = None
+
+
+@dataclass
+class SubmitResult:
+    response: Response
+    created: bool
+
+
+@dataclass
+class BatchResult:
+    results: list[dict] = field(default_factory=list)
+    created: list[uuid.UUID] = field(default_factory=list)
+    replayed: list[uuid.UUID] = field(default_factory=list)
+
+
+def fingerprint(payload: Any) -> str:
+    """sha256 of the canonical JSON of a body: sorted keys, no spaces, decimals kept distinct from strings."""
+    try:
+        canonical = orjson.dumps(payload, default=_canonical_default, option=orjson.OPT_SORT_KEYS)
+    except (orjson.JSONEncodeError, TypeError):  # integers beyond 64 bits
+        canonical = json.dumps(payload, default=_canonical_default, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def _canonical_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return {"$decimal": str(value)}
+    return str(value)
+
+
+# --- the envelope: cheap hand-written checks, shared by single and batch submission ---------------------
+
+
+def submission_read(
+    payload: Any, *, allow_id: bool = False, now: datetime | None = None
+) -> tuple[Submission | None, list[Problem]]:
+    """The submission, or every problem with its top-level fields (answers are checked later, per definition)."""
+    if not isinstance(payload, Mapping):
+        return None, [Problem("body", "must be a JSON object", "invalid_type")]
+    problems: list[Problem] = []
+    for key in payload:
+        if key in FIELDS or (allow_id and key == "id"):
+            continue
+        if key in SERVER_FIELDS:
+            problems.append(Problem(str(key), "is set by the server and cannot be sent", "read_only"))
+        else:
+            problems.append(Problem(str(key), "unknown field", "unknown_field"))
+
+    questionnaire = _text(payload, "questionnaire", problems, required=True, max_length=64)
+    version = _text(payload, "version", problems, max_length=32)
+    client = _text(payload, "client", problems, max_length=128)
+    clinician = _text(payload, "clinician", problems, max_length=150)
+    comment = _text(payload, "comment", problems, max_length=COMMENT_MAX_LENGTH, allow_empty=True)
+
+    session = payload.get("session")
+    if session is not None and (isinstance(session, bool) or not isinstance(session, int)):
+        problems.append(Problem("session", "must be a whole number", "invalid_type"))
+        session = None
+    elif session is not None and not 1 <= session <= SESSION_MAX:
+        problems.append(Problem("session", f"must be between 1 and {SESSION_MAX}", "out_of_range"))
+        session = None
+
+    rater = payload.get("rater")
+    if rater is None:
+        rater = Response.Rater.CLIENT.value
+    elif rater not in RATERS:
+        problems.append(Problem("rater", f"must be one of {', '.join(sorted(RATERS))}", "invalid_choice"))
+
+    authored = _authored(payload.get("authored"), problems, now or timezone.now())
+
+    if "answers" not in payload:
+        problems.append(Problem("answers", "required", "required"))
+
+    response_id = None
+    if allow_id and payload.get("id") is not None:
+        try:
+            response_id = uuid.UUID(payload["id"]) if isinstance(payload["id"], str) else None
+        except ValueError:
+            response_id = None
+        if response_id is None:
+            problems.append(Problem("id", "must be a UUID", "invalid"))
+
+    if problems:
+        return None, problems
+    return (
+        Submission(
+            questionnaire=questionnaire,  # type: ignore[arg-type]
+            version=version,
+            client=client,
+            clinician=clinician,
+            session=session,
+            rater=rater,
+            authored=authored,  # type: ignore[arg-type]
+            answers=payload.get("answers"),
+            comment=comment or "",
+            id=response_id,
+        ),
+        [],
+    )
+
+
+def _text(
+    payload: Mapping, name: str, problems: list[Problem], *, required: bool = False, max_length: int,
+    allow_empty: bool = False,
+) -> str | None:
+    value = payload.get(name)
+    if value is None:
+        if required:
+            problems.append(Problem(name, "required", "required"))
+        return None
+    if not isinstance(value, str):
+        problems.append(Problem(name, "must be a string", "invalid_type"))
+    elif not value and not allow_empty:
+        problems.append(Problem(name, "must not be empty", "required"))
+    elif len(value) > max_length:
+        problems.append(Problem(name, f"must be at most {max_length} characters", "too_long"))
+    elif "\x00" in value:
+        problems.append(Problem(name, "must not contain NUL characters", "invalid_characters"))
+    else:
+        return value
+    return None
+
+
+def _authored(value: Any, problems: list[Problem], now: datetime) -> datetime | None:
+    if value is None:
+        problems.append(Problem("authored", "required", "required"))
+        return None
+    if not isinstance(value, str) or len(value) > 64:
+        problems.append(Problem("authored", "must be an ISO 8601 date-time string", "invalid_type"))
+        return None
+    try:
+        authored = datetime.fromisoformat(value)
+    except ValueError:
+        problems.append(Problem("authored", "not a valid ISO 8601 date-time", "invalid_datetime"))
+        return None
+    if authored.tzinfo is None or authored.utcoffset() is None:
+        problems.append(Problem("authored", "must include a timezone (e.g. Z or +01:00)", "missing_timezone"))
+        return None
+    if not EARLIEST_YEAR <= authored.year <= now.year + 1:
+        problems.append(Problem("authored", f"must be after {EARLIEST_YEAR} and not in the future", "out_of_range"))
+        return None
+    if authored > now + CLOCK_SKEW:
+        problems.append(Problem("authored", "is in the future", "in_future"))
+        return None
+    # Stored in UTC: PostgreSQL refuses offsets beyond ±15:59, which Python accepts.
+    return authored.astimezone(UTC)
+
+
+def idempotency_key_problem(key: str) -> Problem | None:
+    if len(key) > IDEMPOTENCY_KEY_MAX_LENGTH or not key.isprintable():
+        return Problem(
+            "Idempotency-Key", f"must be 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} printable characters", "invalid"
+        )
+    return None
+
+
+# --- resolving names and answers -----------------------------------------------------------------------
+
+
+@dataclass
+class _Lookups:
+    """What a batch (or a single submission) needs from the database, fetched once."""
+
+    clients: dict[str, TherapyClient]
+    clinicians: dict[str, Any]
+
+
+def _lookups(principal: Principal, submissions: Sequence[Submission]) -> _Lookups:
+    external_ids = {s.client for s in submissions if s.client is not None}
+    usernames = {s.clinician for s in submissions if s.clinician is not None}
+    clients = (
+        {c.external_id: c for c in clients_visible_to(principal).filter(external_id__in=external_ids)}
+        if external_ids
+        else {}
+    )
+    clinicians = (
+        {
+            user.username: user
+            for user in get_user_model().objects.filter(
+                username__in=usernames, membership__clinic_id=principal.clinic_id, is_active=True
+            )
+        }
+        if usernames
+        else {}
+    )
+    return _Lookups(clients=clients, clinicians=clinicians)
+
+
+def _default_client(principal: Principal, submission: Submission, lookups: _Lookups) -> None:
+    """A client token may leave `client` out: it can only mean its own client."""
+    if submission.client is None and principal.kind == "client_token":
+        submission.client = principal.therapy_client.external_id
+        lookups.clients.setdefault(submission.client, principal.therapy_client)
+
+
+def _build(
+    principal: Principal, submission: Submission, lookups: _Lookups, *, source: str
+) -> tuple[Response | None, list[Problem]]:
+    """An unsaved Response, or every problem with the submission's names and answers."""
+    problems: list[Problem] = []
+    registry = get_registry()
+    definition: Questionnaire | None = registry.get(submission.questionnaire, submission.version)
+    if definition is None:
+        if submission.version is not None and registry.get(submission.questionnaire) is not None:
+            problems.append(
+                Problem("version", f"questionnaire {submission.questionnaire!r} has no version {submission.version!r}",
+                        "unknown_version")
+            )
+        else:
+            problems.append(Problem("questionnaire", f"unknown questionnaire {submission.questionnaire!r}", "unknown"))
+
+    client = None
+    if submission.client is None:
+        problems.append(Problem("client", "required", "required"))
+    else:
+        client = lookups.clients.get(submission.client)
+        if client is None:
+            problems.append(Problem("client", "unknown client", "unknown"))
+
+    clinician = None
+    if submission.clinician is not None:
+        clinician = lookups.clinicians.get(submission.clinician)
+        if clinician is None:
+            problems.append(Problem("clinician", "no such clinician in this clinic", "unknown"))
+    elif principal.is_staff_member:
+        clinician = principal.user
+
+    answers: dict = {}
+    if definition is not None:
+        converted, answer_problems = validate_answers(definition, submission.answers)
+        problems.extend(answer_problems)
+        answers = {link_id: _storable(value) for link_id, value in converted.items()}
+    elif not isinstance(submission.answers, Mapping):
+        problems.append(Problem("answers", "must be an object mapping item linkIds to values", "invalid_type"))
+
+    version_row = None
+    if definition is not None:
+        try:
+            version_row = registry.version_row(definition)
+        except DefinitionChanged as error:
+            problems.append(Problem("questionnaire", f"this version is unavailable: {error}", "unavailable"))
+    if problems:
+        return None, problems
+    assert client is not None
+    return (
+        Response(
+            id=submission.id or uuid.uuid4(),
+            clinic_id=principal.clinic_id,
+            client=client,
+            clinician=clinician,
+            questionnaire_version=version_row,
+            session_number=submission.session,
+            rater=submission.rater,
+            authored_at=submission.authored,
+            answers=answers,
+            comment=submission.comment,
+            source=source,
+            submitted_by=principal.label[:100],
+        ),
+        [],
+    )
+
+
+def _storable(value: Any) -> Any:
+    """Answers are stored as JSON numbers; the scoring engine reads floats through `str`, so 9.2 stays 9.2."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() and value.as_tuple().exponent == 0 else float(value)
+    return value
+
+
+# --- single submission ---------------------------------------------------------------------------------
+
+
+def response_submit(
+    *, principal: Principal, payload: Any, idempotency_key: str | None = None, source: str = Response.Source.API
+) -> SubmitResult:
+    """Store one response and enqueue its scoring on commit; a known Idempotency-Key replays the first result.
+
+    Raises InvalidInput (every problem), IdempotencyMismatch (same key, other body) or
+    Conflict (the key belongs to a response this caller may not see).
+    """
+    body_fingerprint = fingerprint(payload) if idempotency_key else ""
+    with transaction.atomic():
+        if idempotency_key:
+            existing = Response.objects.filter(clinic_id=principal.clinic_id, idempotency_key=idempotency_key).first()
+            if existing is not None:
+                return _replay(principal, existing, body_fingerprint)
+        submission, problems = submission_read(payload)
+        if submission is None:
+            raise InvalidInput("The response is not valid; see errors.", problems)
+        lookups = _lookups(principal, [submission])
+        _default_client(principal, submission, lookups)
+        response, problems = _build(principal, submission, lookups, source=source)
+        if response is None:
+            raise InvalidInput("The response is not valid; see errors.", problems)
+        response.idempotency_key = idempotency_key or None
+        response.request_fingerprint = body_fingerprint
+        try:
+            with transaction.atomic():
+                response.save(force_insert=True)
+        except IntegrityError:
+            if not idempotency_key:
+                raise
+            # Another request with the same key committed first: answer as its replay.
+            existing = Response.objects.filter(clinic_id=principal.clinic_id, idempotency_key=idempotency_key).first()
+            if existing is None:
+                raise Conflict("A request with this Idempotency-Key is in progress; retry.") from None
+            return _replay(principal, existing, body_fingerprint)
+        scoring_enqueue(response_ids=[response.id])
+    return SubmitResult(response=response, created=True)
+
+
+def _replay(principal: Principal, existing: Response, body_fingerprint: str) -> SubmitResult:
+    if not responses_visible_to(principal).filter(pk=existing.pk).exists():
+        raise Conflict(
+            "This Idempotency-Key was already used in the clinic.",
+            [Problem("Idempotency-Key", "already used", "conflict")],
+        )
+    if existing.request_fingerprint != body_fingerprint:
+        raise IdempotencyMismatch(
+            "This Idempotency-Key was already used with a different request body.",
+            [Problem("Idempotency-Key", "already used with a different body", "idempotency_mismatch")],
+        )
+    return SubmitResult(response=existing, created=False)
+
+
+# --- batch submission ----------------------------------------------------------------------------------
+
+
+def responses_submit_batch(*, principal: Principal, entries: Sequence[Any]) -> BatchResult:
+    """Validate each entry on its own and store the good ones in one transaction with one bulk insert.
+
+    Results come back in input order as {"index", "status", "id"?, "errors"?, "replayed"?}.
+    An entry may carry a client-generated UUID `id`: a known id with the same content is
+    replayed (201), with other content 422; an id used in another clinic is a 409 without data.
+    """
+    if len(entries) > BATCH_MAX_ENTRIES:
+        raise InvalidInput(
+            f"At most {BATCH_MAX_ENTRIES} responses per batch.",
+            [Problem("responses", f"at most {BATCH_MAX_ENTRIES} entries, got {len(entries)}", "too_many")],
+        )
+    now = timezone.now()
+    results: list[dict | None] = [None] * len(entries)
+    pending: list[tuple[int, Submission, str]] = []
+    for index, entry in enumerate(entries):
+        submission, problems = submission_read(entry, allow_id=True, now=now)
+        if submission is None:
+            results[index] = _rejected(index, 400, problems)
+        else:
+            pending.append((index, submission, fingerprint(entry)))
+
+    outcome = BatchResult()
+    with transaction.atomic():
+        lookups = _lookups(principal, [submission for _, submission, _ in pending])
+        known = _known_ids(principal, [submission.id for _, submission, _ in pending if submission.id])
+        new_rows: dict[uuid.UUID, tuple[int, Response]] = {}
+        seen_in_batch: dict[uuid.UUID, str] = {}
+        for index, submission, entry_fingerprint in pending:
+            if submission.id is not None:
+                verdict = _id_verdict(submission.id, entry_fingerprint, known, seen_in_batch)
+                if verdict is not None:
+                    results[index] = _verdict_result(index, submission.id, verdict)
+                    if verdict == "replay":
+                        outcome.replayed.append(submission.id)
+                    continue
+            _default_client(principal, submission, lookups)
+            response, problems = _build(principal, submission, lookups, source=Response.Source.BATCH)
+            if response is None:
+                results[index] = _rejected(index, 400, problems)
+                continue
+            response.request_fingerprint = entry_fingerprint
+            seen_in_batch[response.id] = entry_fingerprint
+            new_rows[response.id] = (index, response)
+        _insert(principal, new_rows, results, outcome, known)
+        if outcome.created:
+            scoring_enqueue(response_ids=outcome.created)
+    outcome.results = results  # type: ignore[assignment]
+    return outcome
+
+
+def _rejected(index: int, status: int, problems: Sequence[Problem]) -> dict:
+    return {
+        "index": index,
+        "status": status,
+        "errors": [{"field": p.field, "message": p.message, "code": p.code} for p in problems],
+    }
+
+
+@dataclass(frozen=True)
+class _Known:
+    fingerprint: str
+    visible: bool
+    same_clinic: bool
+
+
+def _known_ids(principal: Principal, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, _Known]:
+    if not ids:
+        return {}
+    rows = Response.objects.filter(pk__in=ids).values_list("pk", "clinic_id", "request_fingerprint")
+    in_clinic = [pk for pk, clinic_id, _ in rows if clinic_id == principal.clinic_id]
+    visible = set(responses_visible_to(principal).filter(pk__in=in_clinic).values_list("pk", flat=True)) if (
+        in_clinic and not principal.sees_whole_clinic
+    ) else set(in_clinic)
+    return {
+        pk: _Known(fingerprint=fp, visible=pk in visible, same_clinic=clinic_id == principal.clinic_id)
+        for pk, clinic_id, fp in rows
+    }
+
+
+def _id_verdict(
+    response_id: uuid.UUID, entry_fingerprint: str, known: Mapping[uuid.UUID, _Known], seen: Mapping[uuid.UUID, str]
+) -> str | None:
+    """None for a new id; "replay", "mismatch" or "conflict" for one already stored or earlier in this batch."""
+    if response_id in seen:
+        return "replay" if seen[response_id] == entry_fingerprint else "mismatch"
+    found = known.get(response_id)
+    if found is None:
+        return None
+    if not found.visible:
+        return "conflict"
+    return "replay" if found.fingerprint == entry_fingerprint else "mismatch"
+
+
+def _verdict_result(index: int, response_id: uuid.UUID, verdict: str) -> dict:
+    if verdict == "replay":
+        return {"index": index, "status": 201, "id": response_id, "replayed": True}
+    if verdict == "mismatch":
+        return _rejected(index, 422, [Problem("id", "already used with different content", "idempotency_mismatch")])
+    return _rejected(index, 409, [Problem("id", "already used", "conflict")])
+
+
+def _insert(
+    principal: Principal,
+    new_rows: dict[uuid.UUID, tuple[int, Response]],
+    results: list[dict | None],
+    outcome: BatchResult,
+    known: dict[uuid.UUID, _Known],
+) -> None:
+    """Bulk insert; if a concurrent call stored some of the same ids first, sort those out and insert the rest."""
+    for _attempt in range(2):
+        if not new_rows:
+            return
+        try:
+            with transaction.atomic():
+                # Inserting in id order makes two batches that share ids wait for each other instead of deadlocking.
+                Response.objects.bulk_create([new_rows[response_id][1] for response_id in sorted(new_rows)])
+        except IntegrityError:
+            raced = _known_ids(principal, list(new_rows))
+            if not raced:
+                raise
+            for response_id in raced:
+                index, response = new_rows.pop(response_id)
+                verdict = _id_verdict(response_id, response.request_fingerprint, raced, {})
+                results[index] = _verdict_result(index, response_id, verdict or "conflict")
+                if verdict == "replay":
+                    outcome.replayed.append(response_id)
+            known.update(raced)
+            continue
+        for response_id, (index, _response) in new_rows.items():
+            results[index] = {"index": index, "status": 201, "id": response_id}
+            outcome.created.append(response_id)
+        return
+    raise Conflict("Concurrent batches keep colliding on the same ids; retry.")
