@@ -3,6 +3,6 @@
 from celery import shared_task
 
 
-@shared_task(name="questionnaires.ping")
+@shared_task(name="questionnaires.ping", ignore_result=False)
 def ping(payload: str = "pong") -> str:
     return payload
