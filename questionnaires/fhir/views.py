@@ -68,6 +68,8 @@ class FhirView(APIView):
     parser_classes = PARSERS
     content_negotiation_class = FhirNegotiation
     audit_object_type = ""
+    # FHIR describes itself through /fhir/metadata (a CapabilityStatement), not the REST API's OpenAPI.
+    schema = None
 
     def get_exception_handler(self):
         return fhir_exception_handler
