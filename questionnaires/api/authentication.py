@@ -16,6 +16,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
+from questionnaires.api.cache_outage import CACHE_ERRORS, log_cache_outage
 from questionnaires.api.problems import CHALLENGE
 from questionnaires.models import ClientToken, ClinicAPIKey, StaffToken
 from questionnaires.principals import Principal
@@ -152,7 +153,12 @@ class ClientTokenAuthentication(CredentialAuthentication):
 def _touch_last_used(row: Any) -> None:
     """Record last use, but write it at most once a minute per credential rather than on every request."""
     marker = f"credential-used:{row._meta.model_name}:{row.prefix}"
-    if cache.add(marker, 1, LAST_USED_RESOLUTION_SECONDS):
+    try:
+        first_this_minute = cache.add(marker, 1, LAST_USED_RESOLUTION_SECONDS)
+    except CACHE_ERRORS as error:
+        log_cache_outage(error, "last-used marks")
+        return
+    if first_this_minute:
         type(row).objects.filter(pk=row.pk).update(last_used_at=timezone.now())
 
 

@@ -14,6 +14,8 @@ from django.conf import settings
 from django.core.cache import cache
 from rest_framework.throttling import BaseThrottle
 
+from questionnaires.api.cache_outage import CACHE_ERRORS, log_cache_outage
+
 _DURATIONS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -46,18 +48,25 @@ class CounterThrottle(BaseThrottle):
         now = time.time()
         window = int(now // duration)
         key = f"throttle:{self.scope}:{self.identity(request)}:{window}"
-        if cache.add(key, 1, duration + 1):
-            count = 1
-        else:
-            try:
-                count = cache.incr(key)
-            except ValueError:  # expired between add and incr
-                cache.add(key, 1, duration + 1)
-                count = 1
+        try:
+            count = self._count(key, duration)
+        except CACHE_ERRORS as error:
+            log_cache_outage(error, "rate limits")
+            return True
         if count > limit:
             self.retry_after = duration - (now % duration)
             return False
         return True
+
+    @staticmethod
+    def _count(key: str, duration: int) -> int:
+        if cache.add(key, 1, duration + 1):
+            return 1
+        try:
+            return cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, duration + 1)
+            return 1
 
     def wait(self) -> float | None:
         return self.retry_after

@@ -62,11 +62,13 @@ def scoring_enqueue(*, response_ids: Iterable[UUID | str], include_failed: bool 
     Never raises for a broker outage: the response rows are already the source of
     truth, and the periodic sweep re-enqueues whatever stays pending. In eager mode
     the scoring runs in-process on commit (tests that assert on it need a real
-    commit, i.e. `transactional_db`).
+    commit, i.e. `transactional_db`); `robust` keeps an error there from turning the
+    caller's already committed submission into a 500 (it is logged, and the row stays
+    pending for the sweep).
     """
     ids = [str(response_id) for response_id in response_ids]
     if ids:
-        transaction.on_commit(lambda: _publish_chunks(ids, include_failed=include_failed))
+        transaction.on_commit(lambda: _publish_chunks(ids, include_failed=include_failed), robust=True)
 
 
 def _publish_chunks(ids: list[str], *, include_failed: bool = False) -> None:
