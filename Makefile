@@ -37,7 +37,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 worker: $(VENV)/.installed
-	$(BIN)/celery -A alliance_api worker -Q scoring,aggregation,webhooks -l INFO
+	$(BIN)/celery -A alliance_api worker -Q scoring,aggregation,webhooks,exports -l INFO
 
 beat: $(VENV)/.installed
 	$(BIN)/celery -A alliance_api beat -l INFO

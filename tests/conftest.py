@@ -116,7 +116,7 @@ def celery_worker_process(transactional_db, redis_url, request):
 class WorkerProcess:
     """Starts, kills and restarts one `celery worker` process."""
 
-    queues = "scoring,aggregation,webhooks"
+    queues = "scoring,aggregation,webhooks,exports"
 
     def __init__(self, env: dict, log) -> None:
         self.env = env

@@ -28,12 +28,15 @@ from questionnaires.models import (
     AuditEvent,
     ClientToken,
     ClinicAPIKey,
+    ExportJob,
     QuestionnaireVersion,
     Response,
     Score,
     StaffMembership,
     StaffToken,
     TherapyClient,
+    WebhookDelivery,
+    WebhookSubscription,
 )
 from tests.factories import MembershipFactory, TherapyClientFactory
 
@@ -89,6 +92,12 @@ def make_alert(persona, **overrides) -> Alert:
 
 # One example object per registered model, so the table-driven test below can open its change page.
 # A newly registered model fails that test until it gets an entry here.
+def make_webhook(persona) -> WebhookSubscription:
+    return WebhookSubscription.objects.create(
+        clinic=persona.clinic, url="https://example.org/hook", events=["response.scored"], secret="s"
+    )
+
+
 EXAMPLES = {
     "auth.Group": lambda persona: Group.objects.create(name="auditors"),
     "auth.User": lambda persona: persona.clinician,
@@ -119,6 +128,11 @@ EXAMPLES = {
     "questionnaires.ClientToken": lambda persona: ClientToken.objects.create_key(
         name="app", client=persona.client, issued_by=persona.clinician
     )[0],
+    "questionnaires.ExportJob": lambda persona: ExportJob.objects.create(clinic=persona.clinic),
+    "questionnaires.WebhookSubscription": make_webhook,
+    "questionnaires.WebhookDelivery": lambda persona: WebhookDelivery.objects.create(
+        subscription=make_webhook(persona), event_id="evt-1", event="response.scored", payload={}
+    ),
 }
 
 REGISTERED = sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label)

@@ -3,7 +3,8 @@
 from django.contrib import admin
 from rest_framework_api_key.models import APIKey
 
-from questionnaires.admin import audit, clinics, credentials, responses  # noqa: F401  (registers the model admins)
+# Importing these registers the model admins.
+from questionnaires.admin import audit, clinics, credentials, exports, responses, webhooks  # noqa: F401
 
 # The library's own key model is unused here (keys are bound to a clinic); hiding it avoids a second,
 # clinic-less key list that would look like a way to issue keys.

@@ -7,6 +7,7 @@ import uuid
 from django.contrib import admin, messages
 from django.utils import timezone
 
+from questionnaires.admin.actions import recompute_metrics, rescore_selected
 from questionnaires.admin.auditing import AuditedAdmin, admin_actor
 from questionnaires.admin.filters import (
     AcknowledgedFilter,
@@ -71,6 +72,7 @@ class ResponseAdmin(ReadOnlyAdminMixin, AuditedAdmin):
     search_fields = ("client__external_id",)
     search_help_text = "A client's external id, or a response id (UUID)."
     show_full_result_count = False
+    actions = (rescore_selected, recompute_metrics)
     inlines = (ScoreInline, AlertInline)
     fieldsets = (
         (None, {"fields": ("id", "clinic", "client", "clinician", "questionnaire_version", "session_number", "rater")}),

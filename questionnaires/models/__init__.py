@@ -4,6 +4,7 @@ from questionnaires.models.audit import AuditEvent
 from questionnaires.models.clinic_settings import ClinicAlertSettings
 from questionnaires.models.clinics import Clinic, StaffMembership, TherapyClient
 from questionnaires.models.credentials import ClientToken, ClinicAPIKey, StaffToken
+from questionnaires.models.exports import ExportJob
 from questionnaires.models.metrics import MetricRollup, RollupEntry
 from questionnaires.models.questionnaire_versions import QuestionnaireVersion
 from questionnaires.models.responses import Alert, Response, Score
@@ -17,6 +18,7 @@ __all__ = [
     "Clinic",
     "ClinicAPIKey",
     "ClinicAlertSettings",
+    "ExportJob",
     "MetricRollup",
     "QuestionnaireVersion",
     "Response",

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
-from questionnaires.models import Clinic, StaffMembership, TherapyClient
+from questionnaires.models import Alert, Clinic, ClinicAlertSettings, Response, StaffMembership, TherapyClient
+from questionnaires.registry import get_registry
+from questionnaires.services.metrics import metrics_rollup
+from questionnaires.services.scoring import responses_score
+from questionnaires.validation import validate_answers
 
 DEMO_CLINIC_SLUG = "demo"
 DEMO_CLINIC_NAME = "Demo Clinic"
@@ -90,3 +98,201 @@ def demo_people_seed() -> DemoPeople:
             people.created.append(f"client {client.external_id}")
         people.clients.append(client)
     return people
+
+
+# --- demo data: months of sessions, scored through the real pipeline -------------------------------------
+
+DEMO_WEEKS = 26
+"""How far back the demo's first intake lies."""
+DEMO_POPULATION_SD = {"srs": 2.5}
+
+
+@dataclass(frozen=True)
+class ClientStory:
+    """How one demo client's measures move: ORS from `ors_start` to `ors_end`, SRS around `srs_level`.
+
+    `rupture_at` (a session number) drops the SRS sharply for one session and repairs it over the next two;
+    `risk_at` marks PHQ-9 item 9 at that session; `clinician_rates` adds a clinician SRS for every session.
+    """
+
+    start_week: int
+    sessions: int
+    ors_start: float
+    ors_end: float
+    srs_level: float
+    srs_trend: float = 0.0
+    phq_start: int | None = None
+    phq_end: int | None = None
+    gad: bool = False
+    wai: bool = False
+    clinician_rates: bool = False
+    rupture_at: int | None = None
+    risk_at: int | None = None
+    skip_every: int = 0
+
+
+STORIES = (
+    ClientStory(26, 22, 17.0, 33.0, 37.0, 1.5, phq_start=17, phq_end=5, wai=True, clinician_rates=True),
+    ClientStory(25, 18, 22.0, 14.0, 36.5, -4.0, phq_start=11, phq_end=19, risk_at=12, gad=True),
+    ClientStory(24, 20, 19.0, 30.0, 37.5, 0.5, wai=True, rupture_at=9, clinician_rates=True),
+    ClientStory(22, 16, 24.0, 25.0, 38.0, 0.0, gad=True),
+    ClientStory(21, 12, 15.0, 29.0, 36.0, 2.0, phq_start=20, phq_end=9),
+    ClientStory(20, 19, 21.0, 31.5, 38.5, 0.5, wai=True, clinician_rates=True, skip_every=5),
+    ClientStory(18, 8, 23.0, 19.0, 34.0, -2.0, gad=True),
+    ClientStory(16, 15, 12.0, 27.0, 37.0, 1.0, phq_start=22, phq_end=11, wai=True),
+    ClientStory(14, 13, 26.0, 33.5, 38.5, 0.5, clinician_rates=True),
+    ClientStory(12, 11, 18.0, 24.0, 37.5, 0.0, phq_start=14, phq_end=9, gad=True),
+    ClientStory(9, 9, 20.0, 28.0, 36.5, 1.0, wai=True),
+    ClientStory(6, 6, 16.0, 20.0, 37.0, 0.5, phq_start=16, phq_end=13),
+)
+
+
+@dataclass
+class DemoData:
+    responses: int = 0
+    scored: int = 0
+    alerts: int = 0
+    created: bool = False
+
+
+def _clamp(value: float, low: float, high: float) -> float:
+    return min(max(value, low), high)
+
+
+def _marks(rng, total: float, spread: float = 0.35) -> dict[str, Decimal]:
+    """Four 0.0–10.0 marks (one decimal) summing to about `total`, as SRS and ORS take them."""
+    base = total / 4
+    return {
+        str(number): Decimal(str(round(_clamp(base + rng.uniform(-spread, spread), 0.0, 10.0), 1)))
+        for number in range(1, 5)
+    }
+
+
+def _items(rng, total: int, count: int, low: int, high: int) -> dict[str, int]:
+    """`count` ordinal answers between low and high adding up to `total` (clamped to what is reachable)."""
+    total = int(_clamp(total, count * low, count * high))
+    values = [low] * count
+    remaining = total - count * low
+    while remaining > 0:
+        index = rng.randrange(count)
+        if values[index] < high:
+            values[index] += 1
+            remaining -= 1
+    return {str(number): value for number, value in enumerate(values, start=1)}
+
+
+def _story_responses(story: ClientStory, rng, *, start) -> list[dict]:
+    """Each session's answers for one client, as (questionnaire, rater, session, authored, answers) dicts."""
+    entries: list[dict] = []
+    week = 0
+    session = 0
+    while session < story.sessions:
+        week += 1
+        if story.skip_every and week % story.skip_every == 0:
+            continue  # a missed week: holidays, illness
+        session += 1
+        authored = start + timedelta(weeks=week - 1, hours=rng.randint(9, 17), minutes=rng.randint(0, 59))
+        progress = (session - 1) / max(story.sessions - 1, 1)
+        ors = story.ors_start + (story.ors_end - story.ors_start) * progress + rng.uniform(-1.5, 1.5)
+        entries.append(_entry("ors", "client", session, authored, _marks(rng, _clamp(ors, 2, 39), 0.8)))
+        srs = story.srs_level + story.srs_trend * progress + rng.uniform(-1.0, 1.0)
+        if story.rupture_at is not None:
+            # A rupture: a sharp drop, talked about, then back over the next two sessions.
+            srs = {story.rupture_at: 27.0, story.rupture_at + 1: 33.5, story.rupture_at + 2: 38.6}.get(session, srs)
+            if session < story.rupture_at:
+                srs = 38.0 + rng.uniform(-0.3, 0.3)
+        srs = _clamp(srs, 4, 39.6)
+        authored_srs = authored + timedelta(minutes=50)
+        entries.append(_entry("srs", "client", session, authored_srs, _marks(rng, srs, 0.3)))
+        if story.clinician_rates:
+            gap = 11.0 if story.rupture_at == session else rng.uniform(0.5, 3.0)
+            clinician = _clamp(srs - gap if story.rupture_at != session else srs + gap, 4, 39.6)
+            entries.append(_entry("srs", "clinician", session, authored_srs, _marks(rng, clinician, 0.4)))
+        if story.phq_start is not None and (session == 1 or session % 2 == 0):
+            phq = round(story.phq_start + (story.phq_end - story.phq_start) * progress + rng.uniform(-1, 1))
+            answers = _items(rng, phq, 9, 0, 3)
+            answers["9"] = 1 if story.risk_at == session else 0
+            answers["10"] = 1 if phq >= 10 else 0
+            entries.append(_entry("phq-9", "client", session, authored - timedelta(minutes=10), answers))
+        if story.gad and (session == 1 or session % 2 == 0):
+            gad = round(12 + (-5 if story.ors_end > story.ors_start else 4) * progress + rng.uniform(-1, 1))
+            answers = _items(rng, gad, 7, 0, 3)
+            entries.append(_entry("gad-7", "client", session, authored - timedelta(minutes=5), answers))
+        if story.wai and session % 3 == 0:
+            level = 44 + (8 if story.srs_trend >= 0 else -8) * progress + rng.uniform(-3, 3)
+            answers = _items(rng, round(level), 12, 1, 5)
+            entries.append(_entry("wai-sr", "client", session, authored_srs + timedelta(minutes=5), answers))
+    return entries
+
+
+def _storable(value) -> int | float:
+    """Stored as the submission service stores answers: JSON numbers."""
+    return float(value) if isinstance(value, Decimal) else value
+
+
+def _entry(questionnaire: str, rater: str, session: int, authored, answers: dict) -> dict:
+    return {
+        "questionnaire": questionnaire, "rater": rater, "session": session, "authored": authored, "answers": answers
+    }
+
+
+def demo_data_seed(people: DemoPeople, *, now=None) -> DemoData:
+    """Months of weekly sessions for the twelve demo clients, scored, alerted and rolled up by the real services.
+
+    Runs once: if the demo clinic already has demo responses, nothing is added. Batches are scored
+    week by week in the order they happened, so the history rules (rupture and repair, reliable
+    change, rater gap) see each client's past exactly as they would have live.
+    """
+    outcome = DemoData()
+    if Response.objects.filter(clinic=people.clinic, source=Response.Source.SEED).exists():
+        return outcome
+    # Until the demo clinic has 20 SRS ratings of its own, ruptures are judged against this SD. It is a
+    # demo value chosen to keep small wobbles from counting as ruptures, not a published norm.
+    ClinicAlertSettings.objects.get_or_create(clinic=people.clinic, defaults={"population_sd": DEMO_POPULATION_SD})
+    now = now or timezone.now()
+    registry = get_registry()
+    first_day = (now - timedelta(weeks=DEMO_WEEKS)).replace(hour=0, minute=0, second=0, microsecond=0)
+    rows: list[Response] = []
+    for index, (client, story) in enumerate(zip(people.clients, STORIES, strict=False)):
+        rng = random.Random(f"alliance-demo-{index}")
+        clinician = client.clinicians.order_by("pk").first()
+        start = first_day + timedelta(weeks=DEMO_WEEKS - story.start_week, days=index % 5)
+        for entry in _story_responses(story, rng, start=start):
+            if entry["authored"] > now:
+                break
+            definition = registry.get(entry["questionnaire"])
+            if definition is None:
+                continue  # a built-in plugin excluded by the operator: the demo does without it
+            answers, problems = validate_answers(definition, entry["answers"])
+            if problems:
+                raise ValueError(f"demo answers for {definition.id} are invalid: {problems}")
+            rows.append(
+                Response(
+                    clinic=people.clinic,
+                    client=client,
+                    clinician=clinician,
+                    questionnaire_version=registry.version_row(definition),
+                    session_number=entry["session"],
+                    rater=entry["rater"],
+                    authored_at=entry["authored"],
+                    answers={key: _storable(value) for key, value in answers.items()},
+                    source=Response.Source.SEED,
+                    submitted_by="seed_demo",
+                )
+            )
+    rows.sort(key=lambda row: row.authored_at)
+    with transaction.atomic():
+        Response.objects.bulk_create(rows, batch_size=500)
+    outcome.created = True
+    outcome.responses = len(rows)
+    # Week by week, as a clinic's workers would have met them.
+    by_week: dict[int, list] = {}
+    for row in rows:
+        by_week.setdefault((row.authored_at - first_day).days // 7, []).append(row.id)
+    for week in sorted(by_week):
+        scored = responses_score(response_ids=by_week[week]).scored
+        outcome.scored += len(scored)
+        if scored:
+            metrics_rollup(response_ids=scored)
+    outcome.alerts = Alert.objects.filter(clinic=people.clinic, response__source=Response.Source.SEED).count()
+    return outcome

@@ -32,7 +32,12 @@ class Command(BaseCommand):
                 "(pass --even-in-production to do it anyway)"
             )
         people = demo.demo_people_seed()
-        # Demo responses and scores are seeded here, on top of these people, once scoring exists.
+        data = demo.demo_data_seed(people)
+        if data.created:
+            people.created.append(
+                f"{data.responses} demo responses ({data.scored} scored, {data.alerts} alerts raised) over "
+                f"{demo.DEMO_WEEKS} weeks"
+            )
 
         for line in people.created:
             self.stdout.write(f"created {line}")
@@ -43,5 +48,7 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write(f"Demo clinic: {people.clinic.slug} ({people.clinic.name}), {len(people.clients)} clients")
         self.stdout.write(f"Admin login (/admin/): {demo.DEMO_ADMIN_USERNAME} / {demo.DEMO_ADMIN_PASSWORD}")
+        self.stdout.write("Clinic dashboard: /admin/dashboard/; charts per client on their admin page")
+        self.stdout.write("Client form page: open a client in the admin and choose 'Form link for the client'")
         staff = ", ".join([*demo.DEMO_CLINICIANS, f"{demo.DEMO_SUPERVISOR} (supervisor)"])
         self.stdout.write(f"API staff logins: {staff}, password {demo.DEMO_STAFF_PASSWORD}")

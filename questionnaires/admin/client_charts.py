@@ -1,0 +1,123 @@
+"""A therapy client's trajectory per instrument as charts, with their recent responses and alerts, for the admin."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.utils.safestring import SafeString
+
+from questionnaires.charts import Point, Series, line_chart
+from questionnaires.models import Alert, Response, TherapyClient
+from questionnaires.registry import get_registry
+from questionnaires.selectors.scores import latest_scores_for
+from questionnaires.selectors.trajectories import client_trajectory
+
+RECENT_LIMIT = 10
+RATER_NAMES = {"client": "Client rating", "clinician": "Clinician rating"}
+
+
+@dataclass
+class TrajectoryChart:
+    questionnaire_id: str
+    title: str
+    svg: SafeString
+    points: int
+    sessions: int
+
+
+def _session_key(point: dict) -> tuple:
+    """Ratings of one session share an x position: by session number, else by the day they were authored."""
+    if point["session"] is not None:
+        return ("session", point["session"])
+    return ("day", point["authored"].date())
+
+
+def _session_label(key: tuple) -> str:
+    kind, value = key
+    return f"S{value}" if kind == "session" else value.strftime("%d %b")
+
+
+def client_trajectory_charts(*, client: TherapyClient) -> list[TrajectoryChart]:
+    """One chart per questionnaire the client answered: totals by session, client and clinician series apart."""
+    by_questionnaire: dict[str, list[dict]] = defaultdict(list)
+    for point in client_trajectory(client=client):
+        by_questionnaire[point["questionnaire"]].append(point)
+    registry = get_registry()
+    charts = []
+    for questionnaire_id in sorted(by_questionnaire):
+        points = by_questionnaire[questionnaire_id]
+        definition = registry.get(questionnaire_id, points[-1]["version"]) or registry.get(questionnaire_id)
+        first_seen: dict[tuple, object] = {}
+        for point in points:
+            first_seen.setdefault(_session_key(point), point["authored"])
+        keys = sorted(first_seen, key=lambda key: (first_seen[key], key[1] if key[0] == "session" else 0))
+        position = {key: index for index, key in enumerate(keys)}
+        title = definition.title if definition is not None else questionnaire_id
+        series = []
+        for rater in ("client", "clinician"):
+            rated = [point for point in points if point["rater"] == rater]
+            if not rated:
+                continue
+            chart_points = {}
+            for point in rated:
+                x = position[_session_key(point)]
+                session = _session_label(_session_key(point))
+                label = (
+                    f"{session} {point['authored']:%Y-%m-%d}, {RATER_NAMES[rater].lower()}: {point['total']}"
+                    + (f" ({point['band']})" if point["band"] else "")
+                    + (f"; alerts: {', '.join(point['alerts'])}" if point.get("alerts") else "")
+                )
+                # A repeated rating in one session: the later one is drawn (the table lists both).
+                chart_points[x] = Point(
+                    x=x,
+                    y=float(point["total"]),
+                    label=label,
+                    data={
+                        "response": str(point["response"]),
+                        "session": "" if point["session"] is None else str(point["session"]),
+                        "rater": rater,
+                    },
+                    alerts=tuple(point.get("alerts") or ()),
+                )
+            series.append(Series(name=RATER_NAMES[rater], key=rater, points=tuple(chart_points.values())))
+        low = float(definition.scoring.total_min) if definition is not None else 0.0
+        high = float(definition.scoring.total_max) if definition is not None else max(p["total"] for p in points)
+        cutoff = None
+        if definition is not None and definition.clinical_cutoff is not None:
+            cutoff = float(definition.clinical_cutoff)
+        drawn = sum(len(one.points) for one in series)
+        direction = "" if definition is None else definition.direction.replace("_", " ")
+        svg = line_chart(
+            chart_id=f"trajectory-{questionnaire_id}",
+            title=f"{title}: {client.external_id} by session",
+            description=(
+                f"Total score per session ({direction}); {drawn} ratings over {len(keys)} sessions"
+                + (f"; dashed line at the clinical cut-off {cutoff:g}" if cutoff is not None else "")
+                + "; red triangles mark sessions that raised alerts."
+            ),
+            x_labels=[_session_label(key) for key in keys],
+            series=series,
+            y_min=low,
+            y_max=high,
+            y_label="Total",
+            cutoff=cutoff,
+        )
+        charts.append(
+            TrajectoryChart(questionnaire_id=questionnaire_id, title=title, svg=svg, points=drawn, sessions=len(keys))
+        )
+    return charts
+
+
+def client_recent_responses(*, client: TherapyClient, limit: int = RECENT_LIMIT) -> list[dict]:
+    responses = list(
+        Response.objects.filter(client=client)
+        .select_related("questionnaire_version", "clinician")
+        .order_by("-authored_at")[:limit]
+    )
+    scores = latest_scores_for([response.id for response in responses])
+    return [{"response": response, "score": scores.get(response.id)} for response in responses]
+
+
+def client_recent_alerts(*, client: TherapyClient, limit: int = RECENT_LIMIT) -> list[Alert]:
+    return list(Alert.objects.filter(client=client).order_by("-raised_at")[:limit])

@@ -1,0 +1,121 @@
+"""In a real browser: the admin charts show the right number of points, and a phone can fill in and send a form."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from questionnaires.admin.dashboard import PERIODS
+from questionnaires.models import Response, TherapyClient
+from questionnaires.selectors.dashboard import period_starts
+from questionnaires.selectors.metrics import metric_cells
+from questionnaires.services.credentials import client_token_issue
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def demo(db):
+    call_command("seed_demo", verbosity=0, stdout=StringIO())
+    return TherapyClient.objects.get(clinic__slug="demo", external_id="DEMO-003")
+
+
+def _log_in(page, live_server) -> None:
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", "admin")
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{live_server.url}/admin/")
+
+
+def test_admin_client_page_shows_each_trajectory_with_one_point_per_rating(chromium, live_server, demo, screenshot):
+    page = chromium.new_page(viewport={"width": 1280, "height": 900})
+    _log_in(page, live_server)
+    page.goto(f"{live_server.url}/admin/questionnaires/therapyclient/{demo.pk}/change/")
+    for questionnaire in ("srs", "ors", "wai-sr"):
+        expected = Response.objects.filter(
+            client=demo, status=Response.Status.SCORED, questionnaire_version__questionnaire_id=questionnaire
+        ).count()
+        points = page.locator(f"figure[data-questionnaire='{questionnaire}'] svg circle.chart-point")
+        assert expected > 0 and points.count() == expected, questionnaire
+    srs = page.locator("figure[data-questionnaire='srs'] svg")
+    assert srs.locator("circle.chart-point[data-series='clinician']").count() > 0
+    assert srs.locator("g.chart-cutoff").count() == 1
+    assert srs.locator("g.chart-alert[data-kinds*='rupture']").count() >= 1
+    assert srs.get_attribute("role") == "img" and srs.locator("title").first.text_content()
+    screenshot(page, "admin-client-trajectory")
+    page.close()
+
+
+def test_clinic_dashboard_shows_a_point_per_visible_rollup_cell(chromium, live_server, demo, screenshot):
+    page = chromium.new_page(viewport={"width": 1280, "height": 900})
+    _log_in(page, live_server)
+    page.click("text=Alliance and outcome charts")
+    page.wait_for_selector("#metric-charts")
+    starts = period_starts(period="month", count=PERIODS["month"], today=timezone.now().date())
+    for questionnaire in ("srs", "ors"):
+        expected = sum(
+            1
+            for group_by in ("clinic", "clinician")
+            for cell in metric_cells(
+                clinic_id=demo.clinic_id, questionnaire_id=questionnaire, group_by=group_by, period="month",
+                date_from=starts[0], date_to=starts[-1],
+            )
+            if not cell.suppressed
+        )
+        points = page.locator(f"svg#metric-{questionnaire} circle.chart-point")
+        assert expected > 0 and points.count() == expected, questionnaire
+    assert page.locator("svg#alerts rect.chart-bar").count() > 0
+    assert page.locator("svg#completion circle.chart-point").count() > 0
+    screenshot(page, "admin-dashboard")
+    page.close()
+
+
+def test_a_phone_fills_in_the_srs_with_sliders_and_keyboard_and_it_is_stored_and_scored(
+    chromium, live_server, north, screenshot
+):
+    _, key = client_token_issue(client=north.client)
+    page = chromium.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page.goto(f"{live_server.url}/take/{key}/")
+    page.click("text=Session Rating Scale")
+    screenshot(page, "form-srs-empty")
+    page.fill("#item-1", "9.2")
+    page.fill("#item-2", "8.7")
+    page.focus("input[type=range][data-target='item-3']")
+    page.keyboard.press("End")  # 10.0, shown in the number box
+    page.keyboard.press("ArrowLeft")  # 9.9
+    assert page.input_value("#item-3") == "9.9"
+    page.locator("input[type=range][data-target='item-4']").fill("9.1")
+    assert page.input_value("#item-4") == "9.1"
+    screenshot(page, "form-srs-filled")
+    page.click("button[type=submit]")
+    page.wait_for_selector("#confirmation")
+    screenshot(page, "form-srs-confirmation")
+    response = Response.objects.get(client=north.client)
+    assert response.source == Response.Source.FORM and response.status == Response.Status.SCORED
+    assert response.scores.get().total == Decimal("36.9")
+    page.close()
+
+
+def test_a_phone_sees_what_is_missing_and_then_sends_a_likert_form(chromium, live_server, north, screenshot):
+    _, key = client_token_issue(client=north.client)
+    page = chromium.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page.goto(f"{live_server.url}/take/{key}/phq-9/")
+    for item in range(1, 9):
+        page.locator(f"#item-{item} label.option").nth(item % 4).click()
+    page.click("button[type=submit]")
+    page.wait_for_selector("#error-summary")
+    assert page.locator("#item-9-error").text_content() == "Please answer this question."
+    assert not Response.objects.exists()
+    screenshot(page, "form-phq9-errors")
+    page.locator("#item-9 label.option").first.click()
+    page.click("button[type=submit]")
+    page.wait_for_selector("#confirmation")
+    response = Response.objects.get()
+    assert response.status == Response.Status.SCORED
+    assert response.scores.get().total == sum(item % 4 for item in range(1, 9))
+    page.close()

@@ -1,0 +1,67 @@
+"""seed_demo's data: months of varied sessions, scored with alerts and rollups, so every chart shows something."""
+
+from __future__ import annotations
+
+import re
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db.models import Count
+from django.urls import reverse
+
+from questionnaires.models import Alert, MetricRollup, Response, TherapyClient
+
+
+@pytest.fixture
+def seeded(db, settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def test_it_seeds_months_of_scored_sessions_for_every_client(seeded):
+    assert "demo responses" in seeded
+    responses = Response.objects.filter(clinic__slug="demo")
+    assert responses.count() > 300
+    assert not responses.exclude(status=Response.Status.SCORED).exists()
+    span = responses.order_by("authored_at").last().authored_at - responses.order_by("authored_at").first().authored_at
+    assert span.days > 120
+    for client in TherapyClient.objects.filter(clinic__slug="demo"):
+        kinds = set(client.responses.values_list("questionnaire_version__questionnaire_id", flat=True))
+        assert {"srs", "ors"} <= kinds, client.external_id
+    instruments = set(responses.values_list("questionnaire_version__questionnaire_id", flat=True))
+    assert {"srs", "ors", "wai-sr", "phq-9", "gad-7"} <= instruments
+    assert responses.filter(rater=Response.Rater.CLINICIAN).exists()
+
+
+def test_it_raises_the_alerts_a_demo_should_show(seeded):
+    kinds = dict(Alert.objects.filter(clinic__slug="demo").values_list("kind").annotate(n=Count("id")))
+    for kind in ("rupture", "repair", "risk", "rater_gap", "reliable_improvement", "reliable_deterioration"):
+        assert kinds.get(kind), f"no {kind} alert in the demo data: {kinds}"
+    repaired = Alert.objects.filter(clinic__slug="demo", kind="rupture", details__state="repaired")
+    assert repaired.exists()
+
+
+def test_it_fills_the_rollups(seeded):
+    assert MetricRollup.objects.filter(clinic__slug="demo", scope="clinician", period="month").exists()
+
+
+def test_a_second_run_changes_nothing(seeded):
+    count = Response.objects.count()
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    assert Response.objects.count() == count
+    assert "nothing changed" in out.getvalue()
+
+
+def test_every_dashboard_chart_shows_something_on_the_demo_data(seeded, client):
+    client.force_login(get_user_model().objects.get(username="admin"))
+    html = client.get(reverse("admin-dashboard") + "?clinic=demo").content.decode()
+    charts = re.findall(r'<figure data-chart="([^"]+)" data-points="(\d+)"', html)
+    assert {"metric-srs", "metric-ors", "metric-wai-sr", "metric-phq-9", "metric-gad-7", "alerts", "completion"} <= {
+        chart for chart, _ in charts
+    }
+    assert all(int(points) > 0 for _, points in charts), charts

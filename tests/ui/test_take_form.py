@@ -1,0 +1,152 @@
+"""The client-facing form page: what a token reaches, how answers are validated, stored and scored, and audited."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from questionnaires.models import AuditEvent, Response
+from questionnaires.services.credentials import client_token_issue
+from tests.ui.helpers import scored_response
+
+
+@pytest.fixture
+def token(north) -> str:
+    _, key = client_token_issue(client=north.client, issued_by=north.clinician)
+    return key
+
+
+def _form(token: str, questionnaire: str = "srs") -> str:
+    return reverse("take-form", args=[token, questionnaire])
+
+
+def _post(client: Client, token: str, questionnaire: str, answers: dict[str, str]) -> object:
+    page = client.get(_form(token, questionnaire))
+    form_key = re.search(r'name="form_key" value="([^"]+)"', page.content.decode()).group(1)
+    data = {"version": "1.0.0", "form_key": form_key, **{f"answers.{k}": v for k, v in answers.items()}}
+    return client.post(_form(token, questionnaire), data)
+
+
+def test_index_lists_the_questionnaires_clients_fill_in(client, token):
+    page = client.get(reverse("take-index", args=[token]))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Session Rating Scale" in html and "Patient Health Questionnaire-9" in html
+    assert page["Referrer-Policy"] == "same-origin"
+    assert "no-store" in page["Cache-Control"] or "no-cache" in page["Cache-Control"]
+
+
+@pytest.mark.parametrize("mangle", ["unknown", "wrong-secret", "revoked", "expired", "malformed"])
+def test_an_unusable_token_gets_the_friendly_404(client, north, token, mangle):
+    prefix = token.split(".")[0]
+    if mangle == "unknown":
+        token = "Zz9Zz9Zz.nothing-like-it"
+    elif mangle == "wrong-secret":
+        token = prefix + ".not-the-secret"
+    elif mangle == "revoked":
+        north.client.tokens.update(revoked=True)
+    elif mangle == "expired":
+        north.client.tokens.update(expiry_date=timezone.now() - timedelta(minutes=1))
+    else:
+        token = "no-dot-here"
+    for url in (reverse("take-index", args=[token]), _form(token)):
+        page = client.get(url)
+        assert page.status_code == 404
+        assert "This link is not available" in page.content.decode()
+
+
+def test_labels_are_shown_where_the_licence_withholds_the_text(client, token):
+    html = client.get(_form(token, "srs")).content.decode()
+    assert "Relationship" in html and "Goals and topics" in html
+    assert html.count('type="range"') == 4 and html.count('type="number"') == 4
+    assert 'step="0.1"' in html
+
+
+def test_licensed_text_and_likert_buttons_are_shown_where_allowed(client, token):
+    html = client.get(_form(token, "phq-9")).content.decode()
+    assert "Little interest or pleasure in doing things" in html
+    assert html.count('type="radio"') == 40  # ten items, four options each
+    assert "Nearly every day" in html and "(optional)" in html
+
+
+def test_an_unknown_questionnaire_is_404(client, token):
+    assert client.get(_form(token, "no-such-thing")).status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_valid_submission_is_stored_scored_and_confirmed(client, north, token):
+    page = _post(client, token, "srs", {"1": "9.5", "2": "9", "3": "8,7", "4": "10"})
+    assert page.status_code == 302
+    response = Response.objects.get()
+    assert response.client == north.client and response.source == Response.Source.FORM
+    assert response.answers == {"1": 9.5, "2": 9, "3": 8.7, "4": 10}
+    assert response.status == Response.Status.SCORED
+    assert str(response.scores.get().total.normalize()) == "37.2"
+    done = client.get(page["Location"])
+    assert "your answers were sent" in done.content.decode()
+    assert AuditEvent.objects.filter(action="create", object_type="response", object_ids=[str(response.pk)]).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_double_submit_stores_one_response(client, token):
+    page = client.get(_form(token, "srs"))
+    form_key = re.search(r'name="form_key" value="([^"]+)"', page.content.decode()).group(1)
+    data = {"version": "1.0.0", "form_key": form_key, **{f"answers.{n}": "9" for n in range(1, 5)}}
+    first = client.post(_form(token, "srs"), data)
+    second = client.post(_form(token, "srs"), data)
+    assert first["Location"] == second["Location"]
+    assert Response.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "answers, field, message",
+    [
+        ({"1": "9", "2": "9", "3": "9"}, "4", "Please answer this question."),
+        ({"1": "10.5", "2": "9", "3": "9", "4": "9"}, "1", "between"),
+        ({"1": "9.25", "2": "9", "3": "9", "4": "9"}, "1", "decimal place"),
+        ({"1": "nine", "2": "9", "3": "9", "4": "9"}, "1", "number"),
+        ({"1": "NaN", "2": "9", "3": "9", "4": "9"}, "1", "number"),
+    ],
+)
+def test_invalid_answers_are_refused_with_the_problem_next_to_the_field(client, token, answers, field, message):
+    page = _post(client, token, "srs", answers)
+    html = page.content.decode()
+    assert page.status_code == 400
+    assert not Response.objects.exists()
+    error = re.search(rf'<p class="field-error" id="item-{field}-error">([^<]+)</p>', html)
+    assert error and message in error.group(1), html[:3000]
+    assert 'role="alert"' in html
+
+
+def test_a_likert_answer_off_the_scale_is_refused(client, token):
+    answers = {str(n): "0" for n in range(1, 10)}
+    answers["3"] = "4"
+    page = _post(client, token, "phq-9", answers)
+    assert page.status_code == 400 and not Response.objects.exists()
+    assert 'id="item-3-error"' in page.content.decode()
+
+
+def test_the_form_is_csrf_protected(north, token):
+    strict = Client(enforce_csrf_checks=True)
+    page = strict.post(_form(token, "srs"), {f"answers.{n}": "9" for n in range(1, 5)})
+    assert page.status_code == 403
+    assert not Response.objects.exists()
+
+
+def test_confirmation_of_another_clients_response_is_404(client, north, south, token):
+    theirs = scored_response(south.client)
+    assert client.get(reverse("take-done", args=[token, theirs.pk])).status_code == 404
+    assert client.get(reverse("take-done", args=[token, "not-a-uuid"])).status_code == 404
+
+
+def test_opening_the_form_is_audited_and_a_bad_token_is_audited_as_denied(client, north, token):
+    client.get(_form(token, "srs"))
+    assert AuditEvent.objects.filter(action="form_open", actor__startswith="client_token:", outcome="ok").exists()
+    prefix = token.split(".")[0]
+    client.get(_form(prefix + ".wrong", "srs"))
+    assert AuditEvent.objects.filter(action="form_open", actor=f"client_token:{prefix}", outcome="denied").exists()
