@@ -28,9 +28,9 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium():
-    """One browser for the session; Playwright's own browser downloads are never used."""
+    """One browser for the browser tests; Playwright's own browser downloads are never used."""
     path = chromium_path()
     try:
         from playwright.sync_api import sync_playwright
@@ -38,11 +38,19 @@ def chromium():
         services.missing_service("Chromium", "the playwright package is not installed (requirements-dev.txt)")
     # Playwright's sync API runs an event loop in this thread; the ORM calls tests make between
     # browser steps are still plain synchronous code, so Django's async guard is told so.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+    finally:
+        # Processes the rest of the suite starts (check --deploy, workers) must not inherit it.
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture
