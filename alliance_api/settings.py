@@ -48,6 +48,15 @@ try:
     if CELERY_BROKER_URL and not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "amqp://", "memory://")):
         raise ConfigError(f"CELERY_BROKER_URL: unsupported scheme in {CELERY_BROKER_URL!r}")
     METRICS_MIN_CELL = env_int("METRICS_MIN_CELL", 5)
+    # Equity breakdowns by client background use the stricter CMS cell-size policy: no cell under 11.
+    EQUITY_MIN_CELL = env_int("EQUITY_MIN_CELL", 11)
+    # Goal-Based Outcomes: reliable change on one goal is 2.45 points (Edbrooke-Childs, Jacob, Law, Deighton &
+    # Wolpert 2015, Child and Adolescent Mental Health 20(3):142-148); a goal is "stuck" after this many sessions
+    # without a rise.
+    GBO_RELIABLE_CHANGE = os.environ.get("GBO_RELIABLE_CHANGE") or "2.45"
+    if not GBO_RELIABLE_CHANGE.replace(".", "", 1).isdigit() or float(GBO_RELIABLE_CHANGE) <= 0:
+        raise ConfigError(f"GBO_RELIABLE_CHANGE: expected a positive number of points, got {GBO_RELIABLE_CHANGE!r}")
+    GBO_STUCK_SESSIONS = env_int("GBO_STUCK_SESSIONS", 3)
     SECURE = env_bool("SECURE", not DEBUG and bool(os.environ.get("SECRET_KEY")))
 except ConfigError as error:
     exit_on_config_error(error)

@@ -9,4 +9,5 @@ BUILTIN_PLUGINS: list[str] = [
     "plugins.phq_9",
     "plugins.gad_7",
     "plugins.core_10",
+    "plugins.gbo",
 ]

@@ -20,6 +20,7 @@ Respondent = Literal["client", "clinician"]
 Construct = Literal["alliance", "outcome", "symptom", "goals"]
 Direction = Literal["higher_is_better", "lower_is_better"]
 Comparison = Literal["<", "<=", ">", ">="]
+DynamicItems = Literal["client_goals"]
 
 
 @dataclass(frozen=True)
@@ -213,6 +214,9 @@ class Questionnaire:
     score: Callable[[Questionnaire, Mapping[str, Number]], Score] | None = None
     """A custom pure scoring function; None uses the declarative engine."""
     requires_contract: int = CONTRACT_VERSION
+    dynamic_items: DynamicItems | None = None
+    """"client_goals": at submission the items are one per active goal of the client (linkId = goal id),
+    shaped like the first declared item; the declared items are the fixed set the examples score."""
 
     def item(self, link_id: str) -> Item | None:
         for item in self.items:

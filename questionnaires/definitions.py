@@ -27,7 +27,11 @@ def definition_as_dict(
     locally licensed text out (the version row's record does, since packs are per deployment).
     """
     packs = current_text_packs() if text_packs is None else text_packs
-    languages = [DEFAULT_LANGUAGE, *sorted(code for code in definition.translations if code != DEFAULT_LANGUAGE)]
+    languages = [
+        DEFAULT_LANGUAGE,
+        *sorted((set(definition.translations) | packs.languages_for(definition.id, definition.version))
+                - {DEFAULT_LANGUAGE}),
+    ]
     served_language = language if language in languages else DEFAULT_LANGUAGE
     translation = definition.translations.get(served_language) if served_language != DEFAULT_LANGUAGE else None
     pack_texts = packs.texts_for(definition.id, definition.version, served_language)
@@ -99,6 +103,7 @@ def definition_as_dict(
         "copyright": definition.copyright,
         "text_allowed": definition.text_allowed,
         "codes": {"questionnaire": _code(definition.code), "total": _code(definition.total_code)},
+        "dynamic_items": definition.dynamic_items,
     }
 
 
@@ -203,7 +208,7 @@ def content_hash(definition: Questionnaire) -> str:
 def _hashed_content(definition: Questionnaire) -> dict[str, Any]:
     scoring = definition.scoring
     custom = definition.score
-    return {
+    content = {
         "id": definition.id,
         "version": definition.version,
         "respondent": definition.respondent,
@@ -247,6 +252,9 @@ def _hashed_content(definition: Questionnaire) -> dict[str, Any]:
         "codes": [_hashed_code(definition.code), _hashed_code(definition.total_code)],
         "score": None if custom is None else f"{custom.__module__}.{getattr(custom, '__qualname__', repr(custom))}",
     }
+    if definition.dynamic_items is not None:  # only when set, so existing versions keep their hash
+        content["dynamic_items"] = definition.dynamic_items
+    return content
 
 
 def _hashed_code(code: Code | None) -> list[str] | None:

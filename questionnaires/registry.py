@@ -378,6 +378,8 @@ def _metadata_problems(definition: Questionnaire) -> list[str]:
             problems.append(f"{name} is required")
     if definition.construct not in ("alliance", "outcome", "symptom", "goals"):
         problems.append(f"construct {definition.construct!r} is unknown")
+    if definition.dynamic_items not in (None, "client_goals"):
+        problems.append(f"dynamic_items {definition.dynamic_items!r} is unknown")
     if definition.direction not in ("higher_is_better", "lower_is_better"):
         problems.append(f"direction {definition.direction!r} is unknown")
     if definition.band_cutoff_belongs_to not in ("upper", "lower"):

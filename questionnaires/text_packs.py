@@ -50,6 +50,14 @@ class TextPacks:
             return {**general, **exact}
         return exact or general or {}
 
+    def languages_for(self, questionnaire_id: str, version: str) -> set[str]:
+        """The languages some pack gives item text in for this version (or every version)."""
+        return {
+            language
+            for (pack_id, pack_version, language), texts in self.texts.items()
+            if pack_id == questionnaire_id and pack_version in (version, ANY_VERSION) and texts
+        }
+
 
 def load_text_packs(paths: Iterable[str]) -> TextPacks:
     """Read and merge the packs at `paths`; never raises, a bad file becomes a problem."""

@@ -26,9 +26,11 @@ from rest_framework_api_key.models import APIKey
 from questionnaires.models import (
     Alert,
     AuditEvent,
+    BackgroundCategory,
     ClientToken,
     ClinicAPIKey,
     ExportJob,
+    Goal,
     QuestionnaireVersion,
     Response,
     Score,
@@ -129,6 +131,10 @@ EXAMPLES = {
         name="app", client=persona.client, issued_by=persona.clinician
     )[0],
     "questionnaires.ExportJob": lambda persona: ExportJob.objects.create(clinic=persona.clinic),
+    "questionnaires.Goal": lambda persona: Goal.objects.create(clinic=persona.clinic, client=persona.client, text="g"),
+    "questionnaires.BackgroundCategory": lambda persona: BackgroundCategory.objects.create(
+        clinic=persona.clinic, name="language", values=["a", "b"]
+    ),
     "questionnaires.WebhookSubscription": make_webhook,
     "questionnaires.WebhookDelivery": lambda persona: WebhookDelivery.objects.create(
         subscription=make_webhook(persona), event_id="evt-1", event="response.scored", payload={}

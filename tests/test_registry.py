@@ -123,7 +123,7 @@ def test_the_built_ins_load_without_problems():
     registry = load_registry(builtin_modules=BUILTIN_PLUGINS, entry_points=[], autoload=False)
     assert registry.problems == []
     assert {definition.id for definition in registry.all()} == {
-        "wai-sr", "wai-s", "srs", "ors", "haq-ii", "phq-9", "gad-7", "core-10",
+        "wai-sr", "wai-s", "srs", "ors", "haq-ii", "phq-9", "gad-7", "core-10", "gbo",
     }
 
 

@@ -13,6 +13,7 @@ from http import HTTPStatus
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -29,6 +30,10 @@ PROBLEM_TYPE_PREFIX = "urn:alliance-api:problem:"
 CHALLENGE = 'Api-Key realm="api", Token realm="api", Bearer realm="api"'
 ROOT_FIELD = "body"
 """The field named when the body as a whole is at fault (not an object, malformed JSON)."""
+
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+"""Connection-level database errors (server down, restarting, connection lost); data errors are not among them."""
+RETRY_AFTER_SECONDS = 5
 
 _TYPES_BY_EXCEPTION: dict[type, str] = {
     exceptions.ValidationError: "validation",
@@ -110,6 +115,15 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | 
         )
     elif isinstance(exc, exceptions.APIException):
         response = _api_exception_response(exc, request)
+    elif isinstance(exc, DATABASE_UNAVAILABLE):
+        # A restart or failover: tell the caller to retry (with the same Idempotency-Key) rather than answer 500.
+        logger.warning("database unavailable: %s", exc)
+        response = problem_response(
+            status=503,
+            detail="The database is unavailable; retry shortly with the same Idempotency-Key.",
+            slug="unavailable",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     else:
         return None  # DRF re-raises; Django logs it and answers 500.
 

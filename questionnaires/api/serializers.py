@@ -249,3 +249,7 @@ class AlertSerializer(serializers.Serializer):
     raised_at = serializers.DateTimeField()
     acknowledged_at = serializers.DateTimeField(allow_null=True)
     acknowledged_by = serializers.CharField()
+    comment = serializers.CharField(
+        required=False, allow_null=True,
+        help_text="Clinicians and supervisors only: the client's comment on the response that raised the alert.",
+    )

@@ -13,7 +13,7 @@ from rest_framework.decorators import api_view, authentication_classes, permissi
 from rest_framework.exceptions import NotFound
 
 from questionnaires.api.metrics import MetricsView
-from questionnaires.api.views.alerts import AlertAcknowledgeView, AlertListView
+from questionnaires.api.views.alerts import AlertAcknowledgeView, AlertDetailView, AlertListView
 from questionnaires.api.views.auth import TokenView
 from questionnaires.api.views.clients import (
     ClientDetailView,
@@ -22,8 +22,11 @@ from questionnaires.api.views.clients import (
     ClientTokenDetailView,
     ClientTokenListView,
 )
+from questionnaires.api.views.equity import BackgroundCategoryListView, ClientBackgroundView, EquityView
+from questionnaires.api.views.goals import GoalDetailView, GoalListView
 from questionnaires.api.views.questionnaires import QuestionnaireDetailView, QuestionnaireListView
 from questionnaires.api.views.responses import ResponseBatchView, ResponseDetailView, ResponseListView
+from questionnaires.api.views.supervision import ClinicianReportView
 from questionnaires.api.webhooks import WebhookDetailView, WebhookListView
 
 SEGMENT = r"[^/]+"
@@ -32,7 +35,7 @@ SEGMENT = r"[^/]+"
 def route(pattern: str, view, name: str):
     """`pattern` uses {name} for a path segment; the trailing slash is optional."""
     regex = pattern
-    for part in ("external_id", "questionnaire_id", "response_id", "alert_id", "prefix"):
+    for part in ("external_id", "questionnaire_id", "response_id", "alert_id", "prefix", "goal_id", "username"):
         regex = regex.replace("{" + part + "}", f"(?P<{part}>{SEGMENT})")
     return re_path(rf"^{regex}/?$", view.as_view(), name=name)
 
@@ -54,6 +57,14 @@ v1_patterns = [
     route("metrics", MetricsView, "metrics"),
     route("webhooks", WebhookListView, "webhook-list"),
     re_path(rf"^webhooks/(?P<webhook_id>{SEGMENT})/?$", WebhookDetailView.as_view(), name="webhook-detail"),
+    # Alliance practice (issue 9): the client's words on alerts, supervision, shared goals, equity.
+    route("alerts/{alert_id}", AlertDetailView, "alert-detail"),
+    route("clinicians/{username}/report", ClinicianReportView, "clinician-report"),
+    route("clients/{external_id}/goals", GoalListView, "client-goal-list"),
+    route("clients/{external_id}/goals/{goal_id}", GoalDetailView, "client-goal-detail"),
+    route("clients/{external_id}/background", ClientBackgroundView, "client-background"),
+    route("background-categories", BackgroundCategoryListView, "background-category-list"),
+    route("equity", EquityView, "equity"),
 ]
 
 

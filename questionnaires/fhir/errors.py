@@ -11,7 +11,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from questionnaires.api.problems import CHALLENGE
+from questionnaires.api.problems import CHALLENGE, DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
 from questionnaires.fhir.codes import FHIR_JSON
 from questionnaires.fhir.outcome import FhirError, Issue, operation_outcome
 from questionnaires.services.errors import ServiceError
@@ -60,6 +60,11 @@ def fhir_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             headers["WWW-Authenticate"] = CHALLENGE
         if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
             headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+    elif isinstance(exc, DATABASE_UNAVAILABLE):
+        # The database is down or restarting: a retryable 503, never a 500.
+        logger.warning("database unavailable under /fhir/: %s", exc)
+        status, issues = 503, [Issue(code="transient", diagnostics="the database is unavailable; retry shortly")]
+        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     else:
         logger.exception("unexpected error under /fhir/", exc_info=exc)
         status, issues = 500, [Issue(code="exception", severity="fatal", diagnostics="internal server error")]

@@ -36,8 +36,47 @@ def served_texts(definition: Questionnaire, *, language: str | None = None) -> d
     return {item["linkId"]: item["text"] for item in shaped["items"] if item.get("text")}
 
 
-def questionnaire_resource(definition: Questionnaire, *, base: str) -> dict[str, Any]:
-    texts = served_texts(definition)
+TRANSLATION = "http://hl7.org/fhir/StructureDefinition/translation"
+
+
+def _translation(language: str, content: str) -> dict[str, Any]:
+    return {
+        "url": TRANSLATION,
+        "extension": [{"url": "lang", "valueCode": language}, {"url": "content", "valueString": content}],
+    }
+
+
+def _displayed(shaped: dict[str, Any]) -> dict[str, str]:
+    """What each item shows in one language: its served text, else its label."""
+    return {item["linkId"]: item.get("text") or item["label"] for item in shaped["items"]}
+
+
+def _add_translations(resource: dict[str, Any], definition: Questionnaire, primary: dict[str, Any]) -> None:
+    """Every other offered language as translation extensions on `title` and each item's `text`."""
+    shown = _displayed(primary)
+    title_translations = []
+    item_translations: dict[str, list[dict[str, Any]]] = {}
+    for language in primary["languages"]:
+        if language == primary["language"]:
+            continue
+        other = definition_as_dict(definition, language=language)
+        if other["title"] != primary["title"]:
+            title_translations.append(_translation(language, other["title"]))
+        for link_id, text in _displayed(other).items():
+            if text != shown.get(link_id):
+                item_translations.setdefault(link_id, []).append(_translation(language, text))
+    if title_translations:
+        resource["_title"] = {"extension": title_translations}
+    for item in resource["item"]:
+        if item["linkId"] in item_translations:
+            item["_text"] = {"extension": item_translations[item["linkId"]]}
+
+
+def questionnaire_resource(definition: Questionnaire, *, base: str, language: str | None = None) -> dict[str, Any]:
+    """The R4 Questionnaire in `language` (English when None), other languages as translation extensions."""
+    primary = definition_as_dict(definition, language=language)
+    texts = {item["linkId"]: item["text"] for item in primary["items"] if item.get("text")}
+    labels = {item["linkId"]: item["label"] for item in primary["items"]}
     description = definition.scoring.description
     if definition.reference:
         description = f"{description}\n\nScoring reference: {definition.reference}".strip()
@@ -49,15 +88,20 @@ def questionnaire_resource(definition: Questionnaire, *, base: str) -> dict[str,
         "identifier": [{"system": f"{base}/questionnaire-id", "value": definition.id}],
         "version": definition.version,
         "name": questionnaire_name(definition),
-        "title": definition.title,
+        "language": primary["language"],
+        "title": primary["title"],
         "status": "active",
         "subjectType": ["Patient"],
         "description": description,
         "copyright": "\n\n".join(part for part in (definition.copyright, definition.license) if part),
-        "item": [_item(item, definition, texts.get(item.link_id), base=base) for item in definition.items],
+        "item": [
+            _item(item, definition, texts.get(item.link_id) or labels.get(item.link_id), base=base)
+            for item in definition.items
+        ],
     }
     if definition.code is not None:
         resource["code"] = [code_as_coding(definition.code)]
+    _add_translations(resource, definition, primary)
     return validated(resource)
 
 

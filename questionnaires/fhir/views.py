@@ -32,6 +32,7 @@ from questionnaires.fhir.outcome import Issue, fhir_error, operation_outcome
 from questionnaires.fhir.questionnaire import questionnaire_name, questionnaire_resource
 from questionnaires.fhir.response_export import questionnaire_response_resource
 from questionnaires.fhir.search import observations_search, paging, questionnaire_responses_search
+from questionnaires.languages import language_from_header
 from questionnaires.models import Response, Score
 from questionnaires.principals import Principal
 from questionnaires.registry import get_registry
@@ -183,7 +184,10 @@ class QuestionnaireReadView(FhirView):
         if definition is None:
             what = f"Questionnaire/{questionnaire_id}" + (f"/_history/{version}" if version else "")
             raise fhir_error(404, "not-found", f"{what} is not known")
-        return self.resource(questionnaire_resource(definition, base=self.base), headers=_etag(definition.version))
+        language = language_from_header(request.META.get("HTTP_ACCEPT_LANGUAGE"), definition)
+        return self.resource(
+            questionnaire_resource(definition, base=self.base, language=language), headers=_etag(definition.version)
+        )
 
 
 class QuestionnaireResponseView(FhirView):

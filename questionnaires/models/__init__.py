@@ -4,7 +4,9 @@ from questionnaires.models.audit import AuditEvent
 from questionnaires.models.clinic_settings import ClinicAlertSettings
 from questionnaires.models.clinics import Clinic, StaffMembership, TherapyClient
 from questionnaires.models.credentials import ClientToken, ClinicAPIKey, StaffToken
+from questionnaires.models.equity import BackgroundCategory, ClientBackground
 from questionnaires.models.exports import ExportJob
+from questionnaires.models.goals import Goal
 from questionnaires.models.metrics import MetricRollup, RollupEntry
 from questionnaires.models.questionnaire_versions import QuestionnaireVersion
 from questionnaires.models.responses import Alert, Response, Score
@@ -14,11 +16,14 @@ from questionnaires.models.webhooks import WebhookDelivery, WebhookSubscription
 __all__ = [
     "Alert",
     "AuditEvent",
+    "BackgroundCategory",
+    "ClientBackground",
     "ClientToken",
     "Clinic",
     "ClinicAPIKey",
     "ClinicAlertSettings",
     "ExportJob",
+    "Goal",
     "MetricRollup",
     "QuestionnaireVersion",
     "Response",

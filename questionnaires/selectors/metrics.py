@@ -195,6 +195,9 @@ def metric_cells(
         rows = rows.filter(period_start__gte=date_from)
     if date_to is not None:
         rows = rows.filter(period_start__lte=date_to)
+    if group_by == "clinic":
+        # Clinic cells are suppressed on their own n alone: the clinician rows are not needed.
+        rows = rows.filter(scope=MetricRollup.Scope.CLINIC)
     rows = rows.order_by("period_start", "clinician_key")
     totals = {row.period_start: row for row in rows if row.scope == MetricRollup.Scope.CLINIC}
     if group_by == "clinic":

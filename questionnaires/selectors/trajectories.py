@@ -9,9 +9,16 @@ from questionnaires.selectors.scores import latest_scores_for, score_as_dict
 
 
 def client_trajectory(
-    *, client: TherapyClient, questionnaire_id: str | None = None, include_alerts: bool = True
+    *,
+    client: TherapyClient,
+    questionnaire_id: str | None = None,
+    include_alerts: bool = True,
+    include_comments: bool = False,
 ) -> list[dict]:
-    """Scored responses oldest first, each with its score, flags and (for staff) the alerts it raised."""
+    """Scored responses oldest first, each with its score, flags and (for staff) the alerts it raised.
+
+    `include_comments` adds the client's own words next to the score; only staff views ask for them.
+    """
     responses = (
         Response.objects.filter(client=client, status=Response.Status.SCORED)
         .select_related("questionnaire_version")
@@ -49,4 +56,6 @@ def client_trajectory(
         )
         if include_alerts:
             points[-1]["alerts"] = sorted(alerts.get(row.id, []))
+        if include_comments:
+            points[-1]["comment"] = row.comment
     return points

@@ -34,6 +34,7 @@ from questionnaires.selectors.alert_history import (
     clinic_sds,
     rupture_alerts,
 )
+from questionnaires.services.goal_alerts import goal_alerts_draft
 
 if TYPE_CHECKING:
     from questionnaires.services.scoring import ScoredResponse
@@ -62,6 +63,7 @@ def alerts_raise(*, scored: Sequence[ScoredResponse]) -> list[Alert]:
     drafts: list[Alert] = []
     for item in scored:
         drafts.extend(_flag_alerts(item))
+    drafts.extend(goal_alerts_draft(scored=scored))
     with_history = [item for item in scored if item.definition.construct in HISTORY_CONSTRUCTS]
     if with_history:
         drafts.extend(_history_alerts(with_history))

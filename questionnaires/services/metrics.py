@@ -202,13 +202,27 @@ def metrics_recompute() -> int:
             row.recovered = values.recovered
             rows.append(row)
         MetricRollup.objects.bulk_create(rows, batch_size=2000)
-        counted = counted_scores().values_list("response_id", flat=True)
-        RollupEntry.objects.bulk_create(
-            (RollupEntry(response_id=response_id) for response_id in counted.iterator()),
-            ignore_conflicts=True,
-            batch_size=5000,
-        )
+        _ledger_fill()
     return len(rows)
+
+
+def _ledger_fill() -> None:
+    """Mark every counted response in the ledger; on PostgreSQL one INSERT ... SELECT instead of a row per object."""
+    counted = counted_scores().values_list("response_id", flat=True)
+    if connection.vendor == "postgresql":
+        sql, params = counted.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {RollupEntry._meta.db_table} (response_id, counted_at) "
+                f"SELECT counted.response_id, %s FROM ({sql}) AS counted ON CONFLICT DO NOTHING",
+                [timezone.now(), *params],
+            )
+        return
+    RollupEntry.objects.bulk_create(
+        (RollupEntry(response_id=response_id) for response_id in counted.iterator()),
+        ignore_conflicts=True,
+        batch_size=5000,
+    )
 
 
 def _lock_rollups(mode: str) -> None:

@@ -12,11 +12,13 @@ import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from types import CodeType
 from uuid import UUID
 
 from django.db import transaction
+from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
 from questionnaires.contract import Questionnaire, Score, ScoringError
@@ -106,11 +108,20 @@ def broker_backoff_reset() -> None:
     _broker_down_until = 0.0
 
 
-def responses_score(*, response_ids: Sequence[UUID | str], include_failed: bool = False) -> ScoringOutcome:
+COALESCE_WINDOW_SECONDS = 600
+"""How recent a pending response must be for another task to score it alongside its own ids."""
+
+
+def responses_score(
+    *, response_ids: Sequence[UUID | str], include_failed: bool = False, coalesce: int = 0
+) -> ScoringOutcome:
     """Score the listed responses that are still pending; safe to run twice, or on two workers at once.
 
     A plugin that raises, or returns a result outside its own declared range or
     bands, fails only its own responses, with the reason and plugin version.
+    `coalesce` > 0 also claims up to that many other recently received pending rows: single
+    submissions enqueue one task each, and under load a task that scores the queue's backlog
+    in one transaction leaves the later tasks with nothing to do (they find no pending rows).
     """
     from questionnaires.services.alert_rules import alerts_raise
     from questionnaires.services.webhooks import webhook_events_record
@@ -123,8 +134,12 @@ def responses_score(*, response_ids: Sequence[UUID | str], include_failed: bool 
             Response.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(id__in=list(response_ids), status__in=statuses)
             .select_related("questionnaire_version", "client")
+            # The stored definition is kilobytes of JSON: decoding it once per row cost more than scoring.
+            .defer("questionnaire_version__definition")
             .order_by("authored_at", "id")
         )
+        if coalesce > len(rows):
+            rows = _with_backlog(rows, response_ids, coalesce - len(rows))
         if not rows:
             return outcome
         score_rows: list[ScoreRow] = []
@@ -165,6 +180,20 @@ def responses_score(*, response_ids: Sequence[UUID | str], include_failed: bool 
         deliveries = list(outcome.deliveries)
         transaction.on_commit(lambda: _after_scoring(scored_ids, deliveries))
     return outcome
+
+
+def _with_backlog(rows: list[Response], response_ids: Sequence[UUID | str], limit: int) -> list[Response]:
+    """Claim (SKIP LOCKED) up to `limit` more recent pending rows, oldest first; the batch stays in authored order."""
+    since = timezone.now() - timedelta(seconds=COALESCE_WINDOW_SECONDS)
+    extra = list(
+        Response.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(status=Response.Status.PENDING, received_at__gte=since)
+        .exclude(id__in=list(response_ids))  # the listed ids were claimed above, or are locked by another task
+        .select_related("questionnaire_version", "client")
+        .defer("questionnaire_version__definition")
+        .order_by("received_at")[:limit]
+    )
+    return sorted([*rows, *extra], key=lambda row: (row.authored_at, str(row.id)))
 
 
 def _after_scoring(scored_ids: list[str], delivery_ids: list[int]) -> None:

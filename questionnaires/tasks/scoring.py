@@ -2,13 +2,15 @@
 
 from celery import shared_task
 
-from questionnaires.services.scoring import responses_score
+from questionnaires.services.scoring import ENQUEUE_CHUNK, responses_score
 from questionnaires.services.sweep import responses_sweep
 
 
 @shared_task(name="questionnaires.score_batch", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def score_batch(response_ids: list[str], include_failed: bool = False) -> dict[str, int]:
-    outcome = responses_score(response_ids=response_ids, include_failed=include_failed)
+    # Coalescing pays off only when tasks queue up; an eager (in-process) run scores exactly its ids.
+    coalesce = 0 if score_batch.app.conf.task_always_eager else ENQUEUE_CHUNK
+    outcome = responses_score(response_ids=response_ids, include_failed=include_failed, coalesce=coalesce)
     return {"scored": len(outcome.scored), "failed": len(outcome.failed), "alerts": outcome.alerts}
 
 

@@ -21,6 +21,7 @@ from django.views.decorators.csrf import csrf_protect
 from questionnaires.api.views.questionnaires import preferred_language
 from questionnaires.contract import Questionnaire
 from questionnaires.definitions import definition_as_dict
+from questionnaires.dynamic_items import definition_for_client
 from questionnaires.models import ClientToken, Response
 from questionnaires.principals import Principal
 from questionnaires.registry import get_registry
@@ -171,7 +172,10 @@ def take_form(request: HttpRequest, token: str, questionnaire_id: str) -> HttpRe
     if request.method == "POST":
         version = request.POST.get("version", "")
         definition = get_registry().get(questionnaire_id, version) or definition
-    shaped = definition_as_dict(definition, language=preferred_language(request, definition))
+    shaped = definition_as_dict(
+        definition_for_client(definition, principal.therapy_client, goal_text_labels=True),  # goals: one item each
+        language=preferred_language(request, definition),
+    )
     values: dict[str, str] = {}
     errors: dict[str, list[str]] = {}
     general: list[str] = []

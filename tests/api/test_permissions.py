@@ -122,6 +122,22 @@ ISOLATION: dict[str, list[Probe] | tuple[str, str]] = {
     ],
     "webhook-list": [Probe("GET", "/api/v1/webhooks/", allowed=frozenset({200, 403}))],
     "webhook-detail": [Probe("GET", "/api/v1/webhooks/{webhook}/"), Probe("DELETE", "/api/v1/webhooks/{webhook}/")],
+    # Alliance practice (issue 9).
+    "alert-detail": [Probe("GET", "/api/v1/alerts/{alert}/")],
+    "clinician-report": [Probe("GET", "/api/v1/clinicians/north-clinician/report/", allowed=frozenset({403, 404}))],
+    "client-goal-list": [
+        Probe("GET", "/api/v1/clients/{client}/goals/"),
+        Probe("POST", "/api/v1/clients/{client}/goals/", {"text": "a goal"}),
+    ],
+    "client-goal-detail": [
+        Probe("GET", "/api/v1/clients/{client}/goals/1/"),
+        Probe("PATCH", "/api/v1/clients/{client}/goals/1/", {"status": "achieved"}),
+    ],
+    "client-background": [
+        Probe("POST", "/api/v1/clients/{client}/background/", {"category": "language", "consent": False}),
+    ],
+    "background-category-list": [Probe("GET", "/api/v1/background-categories/", allowed=frozenset({200, 403}))],
+    "equity": [Probe("GET", "/api/v1/equity/?questionnaire=srs&category=language", allowed=frozenset({400, 403}))],
 }
 
 
@@ -213,6 +229,20 @@ MATRIX = [
     ("POST", "/api/v1/alerts/{other_alert}/acknowledge/", None,
      dict(api_key=200, supervisor=200, clinician=404, client_token=404)),
     ("DELETE", "/api/v1/auth/token/", None, dict(api_key=403, supervisor=204, clinician=204, client_token=204)),
+    ("GET", "/api/v1/alerts/{alert}/", None, dict(api_key=200, supervisor=200, clinician=200, client_token=404)),
+    ("GET", "/api/v1/alerts/{other_alert}/", None, dict(api_key=200, supervisor=200, clinician=404, client_token=404)),
+    ("GET", "/api/v1/clinicians/north-clinician/report/", None,
+     dict(api_key=200, supervisor=200, clinician=200, client_token=403)),
+    ("GET", "/api/v1/clinicians/north-supervisor/report/", None,
+     dict(api_key=200, supervisor=200, clinician=404, client_token=403)),
+    ("GET", "/api/v1/clients/{client}/goals/", None,
+     dict(api_key=200, supervisor=200, clinician=200, client_token=200)),
+    ("GET", "/api/v1/clients/{other_client}/goals/", None,
+     dict(api_key=200, supervisor=200, clinician=404, client_token=404)),
+    ("GET", "/api/v1/background-categories/", None,
+     dict(api_key=200, supervisor=200, clinician=200, client_token=403)),
+    ("GET", "/api/v1/equity/?questionnaire=srs&category=none", None,
+     dict(api_key=400, supervisor=400, clinician=403, client_token=403)),
 ]
 
 

@@ -25,11 +25,15 @@ def alerts_visible_to(principal: Principal) -> QuerySet[Alert]:
         alerts = alerts.filter(client__clinicians=principal.user_id)
     elif principal.kind == "client_token":
         alerts = alerts.none()
-    return alerts.select_related("client")
+    return alerts.select_related("client", "response")
 
 
-def alert_as_dict(alert: Alert) -> dict:
-    return {
+def alert_as_dict(alert: Alert, *, with_comment: bool = False) -> dict:
+    """`with_comment` (staff only) attaches the client's own words from the response that raised the alert.
+
+    The comment is read from the response, never copied into `details`, so webhooks cannot carry it.
+    """
+    shaped = {
         "id": alert.id,
         "client": alert.client.external_id,
         "questionnaire": alert.questionnaire_id,
@@ -42,6 +46,9 @@ def alert_as_dict(alert: Alert) -> dict:
         "acknowledged_at": alert.acknowledged_at,
         "acknowledged_by": alert.acknowledged_by,
     }
+    if with_comment:
+        shaped["comment"] = alert.response.comment if alert.response_id and alert.response.comment else None
+    return shaped
 
 
 class AlertListView(ApiListView):
@@ -63,7 +70,8 @@ class AlertListView(ApiListView):
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         self.audit(action="list", object_ids=[alert.id for alert in page])
-        return self.get_paginated_response([alert_as_dict(alert) for alert in page])
+        staff = self.principal.is_staff_member
+        return self.get_paginated_response([alert_as_dict(alert, with_comment=staff) for alert in page])
 
 
 class AlertAcknowledgeView(ApiView):
@@ -87,4 +95,26 @@ class AlertAcknowledgeView(ApiView):
         self.deny_kind_if_needed()
         alert = alert_acknowledge(alert=alert, principal=self.principal)
         self.audit(action="acknowledge", object_ids=[alert.id])
-        return Response(alert_as_dict(alert))
+        return Response(alert_as_dict(alert, with_comment=self.principal.is_staff_member))
+
+
+class AlertDetailView(ApiView):
+    allowed_kinds = STAFF_AND_KEYS
+    audit_object_type = "alert"
+    audit_actions = {"GET": "read"}
+    serializer_class = AlertSerializer
+    object_scoped = True
+
+    @extend_schema(
+        responses={200: AlertSerializer, **problem_docs(401, 403, 404, 429)},
+        summary="One alert; for clinicians and supervisors with the client's comment from that session",
+    )
+    def get(self, request: Request, alert_id: str) -> Response:
+        alert = None
+        if alert_id.isascii() and alert_id.isdigit() and 0 < int(alert_id) <= MAX_ID:
+            alert = alerts_visible_to(self.principal).filter(pk=int(alert_id)).first()
+        if alert is None:
+            raise NotFound("No such alert.")
+        self.deny_kind_if_needed()
+        self.audit(action="read", object_ids=[alert.id])
+        return Response(alert_as_dict(alert, with_comment=self.principal.is_staff_member))

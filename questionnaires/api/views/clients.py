@@ -127,6 +127,7 @@ class ClientScoresView(ClientScopedView):
             client=client,
             questionnaire_id=questionnaire,
             include_alerts=self.principal.kind != "client_token",
+            include_comments=self.principal.is_staff_member,
         )
         self.audit(
             action="read", object_ids=[point["response"] for point in points], detail=f"client {client.external_id}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.utils.translation.trans_real import parse_accept_lang_header
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -12,6 +11,7 @@ from questionnaires.api.serializers import QuestionnaireSerializer
 from questionnaires.api.views.base import ApiListView, ApiView, problem_docs
 from questionnaires.contract import Questionnaire
 from questionnaires.definitions import definition_as_dict
+from questionnaires.languages import language_from_header
 from questionnaires.models import QuestionnaireVersion
 from questionnaires.registry import get_registry
 
@@ -23,19 +23,7 @@ LANGUAGE_HEADER = OpenApiParameter(
 
 def preferred_language(request: Request, definition: Questionnaire) -> str | None:
     """The first language in Accept-Language (by quality) the definition offers, matching `de-CH` to `de`."""
-    header = request.META.get("HTTP_ACCEPT_LANGUAGE", "")
-    if not header or len(header) > 500:
-        return None
-    offered = {code.lower(): code for code in definition.translations}
-    offered.setdefault("en", "en")
-    for tag, _quality in parse_accept_lang_header(header):
-        tag = tag.lower()
-        if tag in offered:
-            return offered[tag]
-        base = tag.split("-")[0]
-        if base in offered:
-            return offered[base]
-    return None
+    return language_from_header(request.META.get("HTTP_ACCEPT_LANGUAGE", ""), definition)
 
 
 def _shaped(request: Request, definition: Questionnaire) -> dict:

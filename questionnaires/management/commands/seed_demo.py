@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from questionnaires.services import demo
+from questionnaires.services.practice_demo import practice_demo_seed
 
 
 class Command(BaseCommand):
@@ -33,6 +34,12 @@ class Command(BaseCommand):
             )
         people = demo.demo_people_seed()
         data = demo.demo_data_seed(people)
+        practice = practice_demo_seed(clients=people.clients)  # issue 9: goals, comments, background values
+        if practice.created:
+            people.created.append(
+                f"{practice.goals} shared goals with {practice.ratings} GBO ratings, {practice.comments} client "
+                f"comments, {practice.backgrounds} consented background values"
+            )
         if data.created:
             people.created.append(
                 f"{data.responses} demo responses ({data.scored} scored, {data.alerts} alerts raised) over "
