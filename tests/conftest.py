@@ -107,10 +107,12 @@ def celery_worker_process(transactional_db, redis_url, request):
     log_path.parent.mkdir(exist_ok=True)
     log = open(log_path, "w")
     worker = WorkerProcess(env=env, log=log)
-    worker.start()
-    yield worker
-    worker.stop()
-    log.close()
+    try:
+        worker.start()
+        yield worker
+    finally:
+        worker.stop()
+        log.close()
 
 
 class WorkerProcess:
@@ -132,13 +134,22 @@ class WorkerProcess:
              "-P", "solo", "-c", "1", "-n", name, "--without-gossip", "--without-mingle", "-l", "INFO"],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
         )
+        try:
+            self._wait_for_ping(app, name, timeout)
+        except BaseException:
+            self.kill()  # a worker that never answered must not outlive the test
+            raise
+
+    def _wait_for_ping(self, app, name: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"celery worker exited with {self.process.returncode}; see {self.log.name}")
-            replies = app.control.ping(destination=[name], timeout=0.5)
-            if replies:
-                return
+            try:
+                if app.control.ping(destination=[name], timeout=0.5):
+                    return
+            except OSError:  # the broker is briefly unreachable: keep asking until the deadline
+                time.sleep(0.5)
         raise RuntimeError(f"celery worker did not answer a ping within {timeout}s; see {self.log.name}")
 
     def kill(self) -> None:

@@ -57,7 +57,7 @@ v1_patterns = [
     route("metrics", MetricsView, "metrics"),
     route("webhooks", WebhookListView, "webhook-list"),
     re_path(rf"^webhooks/(?P<webhook_id>{SEGMENT})/?$", WebhookDetailView.as_view(), name="webhook-detail"),
-    # Alliance practice (issue 9): the client's words on alerts, supervision, shared goals, equity.
+    # Alliance practice: the client's words on alerts, supervision, shared goals, equity.
     route("alerts/{alert_id}", AlertDetailView, "alert-detail"),
     route("clinicians/{username}/report", ClinicianReportView, "clinician-report"),
     route("clients/{external_id}/goals", GoalListView, "client-goal-list"),
