@@ -15,6 +15,7 @@ class ClinicAPIKey(AbstractAPIKey):
 
     class Meta(AbstractAPIKey.Meta):
         verbose_name = "clinic API key"
+        verbose_name_plural = "clinic API keys"
 
 
 class StaffToken(AbstractAPIKey):
@@ -25,6 +26,7 @@ class StaffToken(AbstractAPIKey):
 
     class Meta(AbstractAPIKey.Meta):
         verbose_name = "staff token"
+        verbose_name_plural = "staff tokens"
 
 
 class ClientToken(AbstractAPIKey):
@@ -36,3 +38,4 @@ class ClientToken(AbstractAPIKey):
 
     class Meta(AbstractAPIKey.Meta):
         verbose_name = "client token"
+        verbose_name_plural = "client tokens"

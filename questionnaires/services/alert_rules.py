@@ -10,6 +10,7 @@ it needs in a fixed number of queries, whatever its size; each alert is stored o
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 from uuid import UUID
@@ -26,6 +27,7 @@ from questionnaires.change_rules import (
 )
 from questionnaires.contract import Questionnaire, ScoringError
 from questionnaires.models import Alert, ClinicAlertSettings
+from questionnaires.models import Score as ScoreRow
 from questionnaires.scoring import compare, to_decimal
 from questionnaires.selectors.alert_history import (
     HistoryPoint,
@@ -56,20 +58,49 @@ PRIORITY = {
 }
 
 
-def alerts_raise(*, scored: Sequence[ScoredResponse]) -> list[Alert]:
-    """Store the alerts of a freshly scored batch and return every alert of its responses."""
+@dataclass(frozen=True)
+class RaisedAlerts:
+    """The alerts of a scored batch, and the history-based flags each response's score gains."""
+
+    alerts: list[Alert]
+    history_flags: dict[UUID, tuple[str, ...]] = field(default_factory=dict)
+
+
+STATE_FLAGS = ("rupture", "repair", "reliable_improvement", "reliable_deterioration", "recovered")
+"""History-based results that also belong on the score's `flags`, as instruments.md lists them."""
+
+
+def alerts_raise(*, scored: Sequence[ScoredResponse]) -> RaisedAlerts:
+    """Store the alerts of a freshly scored batch, add the history flags to its scores,
+    and return every alert of its responses."""
     if not scored:
-        return []
+        return RaisedAlerts(alerts=[])
     drafts: list[Alert] = []
     for item in scored:
         drafts.extend(_flag_alerts(item))
     drafts.extend(goal_alerts_draft(scored=scored))
+    history_flags: dict[UUID, tuple[str, ...]] = {}
     with_history = [item for item in scored if item.definition.construct in HISTORY_CONSTRUCTS]
     if with_history:
-        drafts.extend(_history_alerts(with_history))
+        history_drafts, history_flags = _history_alerts(with_history)
+        drafts.extend(history_drafts)
+        _store_history_flags(with_history, history_flags)
     Alert.objects.bulk_create(drafts, ignore_conflicts=True)
     response_ids = [item.response.id for item in scored]
-    return list(Alert.objects.filter(response_id__in=response_ids).select_related("client").order_by("id"))
+    alerts = list(Alert.objects.filter(response_id__in=response_ids).select_related("client").order_by("id"))
+    return RaisedAlerts(alerts=alerts, history_flags=history_flags)
+
+
+def _store_history_flags(items: Sequence[ScoredResponse], history_flags: dict[UUID, tuple[str, ...]]) -> None:
+    """One UPDATE per distinct (plugin version, flags) combination, not one per response."""
+    groups: dict[tuple[str, tuple[str, ...]], list[UUID]] = {}
+    for item in items:
+        extra = history_flags.get(item.response.id)
+        if extra:
+            merged = tuple(dict.fromkeys((*item.score.flags, *extra)))
+            groups.setdefault((item.definition.version, merged), []).append(item.response.id)
+    for (plugin_version, flags), response_ids in groups.items():
+        ScoreRow.objects.filter(response_id__in=response_ids, plugin_version=plugin_version).update(flags=list(flags))
 
 
 def _draft(item: ScoredResponse, kind: str, message: str, details: dict, priority: str | None = None) -> Alert:
@@ -111,7 +142,7 @@ def _items_hit(item: ScoredResponse, link_ids: tuple[str, ...], comparison: str,
     return hit
 
 
-def _history_alerts(items: Sequence[ScoredResponse]) -> list[Alert]:
+def _history_alerts(items: Sequence[ScoredResponse]) -> tuple[list[Alert], dict[UUID, tuple[str, ...]]]:
     client_ids = {item.response.client_id for item in items}
     clinic_ids = {item.response.clinic_id for item in items}
     questionnaire_ids = {item.definition.id for item in items}
@@ -126,7 +157,7 @@ def _history_alerts(items: Sequence[ScoredResponse]) -> list[Alert]:
         context.evaluate(item)
     if context.changed_ruptures:
         Alert.objects.bulk_update(list(context.changed_ruptures.values()), ["details"])
-    return context.drafts
+    return context.drafts, {response_id: tuple(flags) for response_id, flags in context.state_flags.items()}
 
 
 class _Context:
@@ -140,6 +171,12 @@ class _Context:
         self.batch_ids = batch_ids
         self.drafts: list[Alert] = []
         self.changed_ruptures: dict[UUID, Alert] = {}
+        self.state_flags: dict[UUID, list[str]] = {}
+
+    def _mark(self, item: ScoredResponse, flag: str) -> None:
+        flags = self.state_flags.setdefault(item.response.id, [])
+        if flag not in flags:
+            flags.append(flag)
 
     def evaluate(self, item: ScoredResponse) -> None:
         response, definition = item.response, item.definition
@@ -195,6 +232,7 @@ class _Context:
             details,
         )
         self.drafts.append(alert)
+        self._mark(item, "rupture")
         self.ruptures[item.response.id] = alert
 
     def _repair(self, item, series, totals, position, settings) -> None:
@@ -223,6 +261,7 @@ class _Context:
                         },
                     )
                 )
+                self._mark(item, "repair")
                 self._set_state(rupture, "repaired", item.response.id)
             elif position - start >= window:
                 self._set_state(rupture, "unrepaired", item.response.id)
@@ -271,37 +310,32 @@ class _Context:
     # --- outcome and symptom ------------------------------------------------------------------
 
     def _change(self, item: ScoredResponse, series, totals: list[Decimal], position: int, settings) -> None:
+        """Reliable change against the intake score: a flag on every session that shows it, an
+        alert only at the session where it begins (so a client who stays improved is not re-alerted)."""
         if position == 0:
             return  # the intake score is the baseline itself
         definition = item.definition
         norms = jacobson_truax_norms(definition.id, settings)
-        change: Change | None
-        if norms is not None:
-            change = jacobson_truax(totals[0], totals[position], norms=norms, direction=definition.direction)
-        elif definition.reliable_change is not None:
-            change = fixed_reliable_change(
-                totals[0],
-                totals[position],
-                reliable_change=to_decimal(definition.reliable_change),
-                direction=definition.direction,
-                clinical_cutoff=None if definition.clinical_cutoff is None else to_decimal(definition.clinical_cutoff),
-                clinical_comparison=definition.clinical_cutoff_comparison,
-            )
-        else:
-            change = None
+        change = _change_since_intake(definition, totals[0], totals[position], norms)
         if change is not None:
+            before = _change_since_intake(definition, totals[0], totals[position - 1], norms) if position > 1 else None
             details = {**change.details, "baseline_response": str(series[0].response_id)}
-            if change.reliable_improvement:
-                self.drafts.append(_draft(item, "reliable_improvement", _change_message(definition, change), details))
-            if change.reliable_deterioration:
-                self.drafts.append(
-                    _draft(item, "reliable_deterioration", _change_message(definition, change), details)
+            for kind, holds in (
+                ("reliable_improvement", change.reliable_improvement),
+                ("reliable_deterioration", change.reliable_deterioration),
+                ("recovered", change.recovered),
+            ):
+                if not holds:
+                    continue
+                self._mark(item, kind)
+                if before is not None and getattr(before, kind):
+                    continue  # already so at the previous session: flagged, not alerted again
+                message = (
+                    f"{definition.title}: reliable improvement and out of the clinical range since intake (recovered)."
+                    if kind == "recovered"
+                    else _change_message(definition, change)
                 )
-            if change.recovered:
-                self.drafts.append(
-                    _draft(item, "recovered", f"{definition.title}: reliable improvement and out of the "
-                           "clinical range since intake (recovered).", details)
-                )
+                self.drafts.append(_draft(item, kind, message, details))
         self._crossing(item, totals[position - 1], totals[position], norms)
 
     def _crossing(self, item: ScoredResponse, previous: Decimal, current: Decimal, norms: Norms | None) -> None:
@@ -320,6 +354,24 @@ class _Context:
                 {"previous": str(previous), "current": str(current)},
             )
         )
+
+
+def _change_since_intake(
+    definition: Questionnaire, baseline: Decimal, current: Decimal, norms: Norms | None
+) -> Change | None:
+    """Jacobson-Truax where the clinic configured norms, else the instrument's fixed reliable-change value."""
+    if norms is not None:
+        return jacobson_truax(baseline, current, norms=norms, direction=definition.direction)
+    if definition.reliable_change is None:
+        return None
+    return fixed_reliable_change(
+        baseline,
+        current,
+        reliable_change=to_decimal(definition.reliable_change),
+        direction=definition.direction,
+        clinical_cutoff=None if definition.clinical_cutoff is None else to_decimal(definition.clinical_cutoff),
+        clinical_comparison=definition.clinical_cutoff_comparison,
+    )
 
 
 def _change_message(definition: Questionnaire, change: Change) -> str:

@@ -11,7 +11,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal
 from types import CodeType
@@ -173,13 +173,21 @@ def responses_score(
             scored.append(ScoredResponse(response=row, definition=definition, score=score))
             outcome.scored.append(row.id)
         _store(outcome, score_rows, failures)
-        alerts = alerts_raise(scored=scored)
-        outcome.alerts = len(alerts)
-        outcome.deliveries = webhook_events_record(scored=scored, alerts=alerts)
+        raised = alerts_raise(scored=scored)
+        scored = [_with_history_flags(item, raised.history_flags.get(item.response.id, ())) for item in scored]
+        outcome.alerts = len(raised.alerts)
+        outcome.deliveries = webhook_events_record(scored=scored, alerts=raised.alerts)
         scored_ids = [str(response_id) for response_id in outcome.scored]
         deliveries = list(outcome.deliveries)
         transaction.on_commit(lambda: _after_scoring(scored_ids, deliveries))
     return outcome
+
+
+def _with_history_flags(item: ScoredResponse, extra: tuple[str, ...]) -> ScoredResponse:
+    if not extra:
+        return item
+    flags = tuple(dict.fromkeys((*item.score.flags, *extra)))
+    return replace(item, score=replace(item.score, flags=flags))
 
 
 def _with_backlog(rows: list[Response], response_ids: Sequence[UUID | str], limit: int) -> list[Response]:

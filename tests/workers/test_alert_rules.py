@@ -59,6 +59,36 @@ def test_ors_reliable_change_is_against_the_first_ors_and_crossings_against_the_
     assert kinds_of(scored(north, "ors", ors_total(14.6), days=28)["id"]) == ["reliable_deterioration"]
 
 
+def score_flags(persona, response_id) -> list[str]:
+    return persona.api().get(f"/api/v1/responses/{response_id}/").json()["score"]["flags"]
+
+
+def test_reliable_change_is_a_flag_on_every_session_showing_it_but_an_alert_only_where_it_begins(north, scored):
+    scored(north, "ors", ors_total(20.0), days=0)
+    # 20 -> 26: +6 >= 5 and out of the clinical range (< 25): improved and recovered
+    first = scored(north, "ors", ors_total(26.0), days=7)
+    # 20 -> 27: still both, but nothing new for the clinician
+    second = scored(north, "ors", ors_total(27.0), days=14)
+    # 20 -> 22: +2, no longer reliable; 27 -> 22 crosses back into the clinical range
+    third = scored(north, "ors", ors_total(22.0), days=21)
+    assert score_flags(north, first["id"]) == ["reliable_improvement", "recovered"]
+    assert score_flags(north, second["id"]) == ["reliable_improvement", "recovered"]
+    assert score_flags(north, third["id"]) == []
+    assert kinds_of(first["id"]) == ["clinical_range_exit", "recovered", "reliable_improvement"]
+    assert kinds_of(second["id"]) == []
+    assert kinds_of(third["id"]) == ["clinical_range_entry"]
+
+
+def test_a_rupture_and_its_repair_are_flags_on_those_scores(north, scored):
+    ClinicAlertSettings.objects.create(clinic=north.clinic, population_sd={"srs": 2.0})
+    for session, total in enumerate([36, 38, 37, 39], start=1):
+        scored(north, "srs", srs_total(total), session=session, days=7 * session)
+    rupture = scored(north, "srs", srs_total(33), session=5, days=35)  # 39 - 33 = 6 >= 2 * 2
+    repair = scored(north, "srs", srs_total(38.5), session=6, days=42)  # >= 39 - 0.5 * 2 = 38
+    assert score_flags(north, rupture["id"]) == ["low_alliance", "low_item", "rupture"]
+    assert score_flags(north, repair["id"]) == ["repair"]
+
+
 def _with_settings(persona, **values) -> ClinicAlertSettings:
     return ClinicAlertSettings.objects.create(clinic=persona.clinic, **values)
 
