@@ -217,6 +217,10 @@ class Questionnaire:
     dynamic_items: DynamicItems | None = None
     """"client_goals": at submission the items are one per active goal of the client (linkId = goal id),
     shaped like the first declared item; the declared items are the fixed set the examples score."""
+    rated_with: str | None = None
+    """The id of the questionnaire that rates the same alliance from the other side (e.g. a therapist
+    form); client and clinician ratings of one session on the pair are compared like ratings on the
+    same instrument. Either side may declare it; both totals must span the same range."""
 
     def item(self, link_id: str) -> Item | None:
         for item in self.items:

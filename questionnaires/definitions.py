@@ -104,6 +104,7 @@ def definition_as_dict(
         "text_allowed": definition.text_allowed,
         "codes": {"questionnaire": _code(definition.code), "total": _code(definition.total_code)},
         "dynamic_items": definition.dynamic_items,
+        "rated_with": definition.rated_with,
     }
 
 
@@ -198,8 +199,9 @@ def content_hash(definition: Questionnaire) -> str:
     change; the panel and total codes; and, for a custom `score()`, its qualified name (its body
     cannot be compared reliably, so its author bumps the version when it changes).
     Not covered: human-readable wording (title, labels, item and option text, translations,
-    descriptions, reference, licence, copyright), so fixing a typo needs no new version; and
-    `examples`, which are checked against the scoring at every load and so cannot disagree with it.
+    descriptions, reference, licence, copyright), so fixing a typo needs no new version;
+    `examples`, which are checked against the scoring at every load and so cannot disagree with it;
+    and `rated_with`, which pairs instruments for comparison without changing what a total means.
     Numbers are normalised, so Decimal("5") and Decimal("5.0") hash alike.
     """
     return hashlib.sha256(_canonical_json(_hashed_content(definition)).encode()).hexdigest()

@@ -194,6 +194,17 @@ class Registry:
         _log_problem(problem)
         return problem
 
+    def rating_partner(self, questionnaire_id: str) -> str | None:
+        """The questionnaire rating the same alliance from the other side: the one this id's versions name
+        in `rated_with`, else the one naming this id (the load checks allow at most one)."""
+        named_by = None
+        for definition in self.definitions.values():
+            if definition.id == questionnaire_id and definition.rated_with:
+                return definition.rated_with
+            if definition.rated_with == questionnaire_id:
+                named_by = definition.id
+        return named_by
+
     def _latest_by_id(self) -> dict[str, Questionnaire]:
         # Rebuilt when `definitions` is replaced or grows or shrinks (tests edit it directly).
         stamp = (id(self.definitions), len(self.definitions))
@@ -251,7 +262,60 @@ def load_registry(
             questionnaires = _import_plugin(registry, entry_point.value, entry_point.load)
             if questionnaires is not None:
                 _add_definitions(registry, entry_point.value, questionnaires, excluded)
+    _check_rating_pairs(registry)
     return registry
+
+
+def _check_rating_pairs(registry: Registry) -> None:
+    """Leave out definitions whose `rated_with` cannot be honoured once every plugin has loaded.
+
+    The partner must be loaded, its totals must span the same range (a gap is only meaningful on
+    one scale), and each questionnaire may have one partner. Repeated until stable, since leaving
+    one side out can strand the other.
+    """
+    while True:
+        failing: list[tuple[Questionnaire, str]] = []
+        partner_of: dict[str, str] = {}
+        declared = {(definition.id, definition.rated_with) for definition in registry.definitions.values()}
+        # Mutual declarations claim their pair first, so a third form naming one side is the one left out.
+        for definition in sorted(registry.all(), key=lambda d: (d.rated_with, d.id) not in declared):
+            partner = definition.rated_with
+            if partner is None:
+                continue
+            label = f"{definition.id} {definition.version}"
+            partners = [other for other in registry.definitions.values() if other.id == partner]
+            if not partners:
+                failing.append((definition, f"{label}: rated_with names {partner!r}, which is not loaded"))
+                continue
+            ranges = {(other.scoring.total_min, other.scoring.total_max) for other in partners}
+            own = (definition.scoring.total_min, definition.scoring.total_max)
+            if ranges != {own}:
+                failing.append(
+                    (definition, f"{label}: rated_with {partner!r} has a total range other than {own[0]}-{own[1]}")
+                )
+                continue
+            claims = {definition.id: partner, partner: definition.id}
+            clash = next(
+                (f"{key!r} is already paired with {partner_of[key]!r}"
+                 for key, value in claims.items() if partner_of.get(key, value) != value),
+                None,
+            )
+            if clash is None:
+                clash = next(
+                    (f"{partner!r} names {other.rated_with!r} in its rated_with" for other in partners
+                     if other.rated_with not in (None, definition.id)),
+                    None,
+                )
+            if clash is not None:
+                failing.append((definition, f"{label}: rated_with {partner!r} conflicts: {clash}"))
+                continue
+            partner_of.update(claims)
+        if not failing:
+            return
+        for definition, message in failing:
+            source = registry.sources.pop(definition.key, "") or definition.id
+            registry.definitions.pop(definition.key, None)
+            _record(registry, PluginProblem(source, "validation", message))
 
 
 def _entry_points(given: Iterable[importlib.metadata.EntryPoint] | None) -> list[importlib.metadata.EntryPoint]:
@@ -380,6 +444,10 @@ def _metadata_problems(definition: Questionnaire) -> list[str]:
         problems.append(f"construct {definition.construct!r} is unknown")
     if definition.dynamic_items not in (None, "client_goals"):
         problems.append(f"dynamic_items {definition.dynamic_items!r} is unknown")
+    if definition.rated_with is not None and (
+        not isinstance(definition.rated_with, str) or definition.rated_with == definition.id
+    ):
+        problems.append("rated_with must name another questionnaire's id")
     if definition.direction not in ("higher_is_better", "lower_is_better"):
         problems.append(f"direction {definition.direction!r} is unknown")
     if definition.band_cutoff_belongs_to not in ("upper", "lower"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from questionnaires.models import Alert, Response, TherapyClient
+from questionnaires.registry import get_registry
 from questionnaires.selectors.scores import latest_scores_for, score_as_dict
 
 
@@ -25,7 +26,10 @@ def client_trajectory(
         .order_by("authored_at", "received_at")
     )
     if questionnaire_id is not None:
-        responses = responses.filter(questionnaire_version__questionnaire_id=questionnaire_id)
+        # A declared rating pair (a client form and a therapist form) is one trajectory with two sides.
+        partner = get_registry().rating_partner(questionnaire_id)
+        wanted = [questionnaire_id, partner] if partner else [questionnaire_id]
+        responses = responses.filter(questionnaire_version__questionnaire_id__in=wanted)
     rows = list(responses)
     ids = [row.id for row in rows]
     scores = latest_scores_for(ids)

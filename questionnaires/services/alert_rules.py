@@ -28,6 +28,7 @@ from questionnaires.change_rules import (
 from questionnaires.contract import Questionnaire, ScoringError
 from questionnaires.models import Alert, ClinicAlertSettings
 from questionnaires.models import Score as ScoreRow
+from questionnaires.registry import get_registry
 from questionnaires.scoring import compare, to_decimal
 from questionnaires.selectors.alert_history import (
     HistoryPoint,
@@ -145,14 +146,16 @@ def _items_hit(item: ScoredResponse, link_ids: tuple[str, ...], comparison: str,
 def _history_alerts(items: Sequence[ScoredResponse]) -> tuple[list[Alert], dict[UUID, tuple[str, ...]]]:
     client_ids = {item.response.client_id for item in items}
     clinic_ids = {item.response.clinic_id for item in items}
-    questionnaire_ids = {item.definition.id for item in items}
+    registry = get_registry()
+    alliance_ids = {item.definition.id for item in items if item.definition.construct == "alliance"}
+    partners = {questionnaire_id: registry.rating_partner(questionnaire_id) for questionnaire_id in alliance_ids}
+    questionnaire_ids = {item.definition.id for item in items} | {partner for partner in partners.values() if partner}
     histories = client_histories(client_ids=client_ids, questionnaire_ids=questionnaire_ids)
     settings = alert_settings(clinic_ids=clinic_ids)
-    alliance_ids = {item.definition.id for item in items if item.definition.construct == "alliance"}
     sds = clinic_sds(clinic_ids=clinic_ids, questionnaire_ids=alliance_ids) if alliance_ids else {}
     stored_ruptures = rupture_alerts(client_ids=client_ids, questionnaire_ids=alliance_ids) if alliance_ids else {}
     batch_ids = {item.response.id for item in items}
-    context = _Context(histories, settings, sds, stored_ruptures, batch_ids)
+    context = _Context(histories, settings, sds, stored_ruptures, batch_ids, partners)
     for item in sorted(items, key=lambda item: (item.response.authored_at, str(item.response.id))):
         context.evaluate(item)
     if context.changed_ruptures:
@@ -163,7 +166,7 @@ def _history_alerts(items: Sequence[ScoredResponse]) -> tuple[list[Alert], dict[
 class _Context:
     """The batch's loaded history and the alerts drafted so far (a rupture may be repaired in the same batch)."""
 
-    def __init__(self, histories, settings, sds, stored_ruptures, batch_ids) -> None:
+    def __init__(self, histories, settings, sds, stored_ruptures, batch_ids, partners) -> None:
         self.histories: dict[tuple[int, str, str], list[HistoryPoint]] = histories
         self.settings: dict[int, ClinicAlertSettings] = settings
         self.sds = sds
@@ -172,6 +175,8 @@ class _Context:
         self.drafts: list[Alert] = []
         self.changed_ruptures: dict[UUID, Alert] = {}
         self.state_flags: dict[UUID, list[str]] = {}
+        self.partners: dict[str, str | None] = partners
+        """Each alliance instrument's declared other-side questionnaire (`rated_with`), if any."""
 
     def _mark(self, item: ScoredResponse, flag: str) -> None:
         flags = self.state_flags.setdefault(item.response.id, [])
@@ -272,16 +277,25 @@ class _Context:
             self.changed_ruptures[rupture.response_id] = rupture
 
     def _rater_gap(self, item: ScoredResponse, point: HistoryPoint, settings: ClinicAlertSettings) -> None:
-        """Compare a session's client and clinician ratings; raised once, on the later-scored of the two."""
+        """Compare a session's client and clinician ratings; raised once, on the later-scored of the two.
+
+        The other side's rating is on the same instrument or, failing that, on its declared partner.
+        """
         response, definition = item.response, item.definition
         other = "clinician" if response.rater == "client" else "client"
-        counterpart = next(
-            (p for p in self.histories.get((response.client_id, definition.id, other), [])
-             if p.session_key == point.session_key),
+        found = next(
+            (
+                (questionnaire_id, p)
+                for questionnaire_id in (definition.id, self.partners.get(definition.id))
+                if questionnaire_id
+                for p in self.histories.get((response.client_id, questionnaire_id, other), [])
+                if p.session_key == point.session_key
+            ),
             None,
         )
-        if counterpart is None:
+        if found is None:
             return
+        counterpart_questionnaire, counterpart = found
         if counterpart.response_id in self.batch_ids and response.rater == "client":
             return  # both in this batch: the clinician's rating carries the alert
         client_total, clinician_total = (
@@ -303,6 +317,7 @@ class _Context:
                     "gap": str(gap),
                     "threshold": str(threshold),
                     "counterpart_response": str(counterpart.response_id),
+                    "counterpart_questionnaire": counterpart_questionnaire,
                 },
             )
         )

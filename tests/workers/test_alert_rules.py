@@ -196,6 +196,7 @@ def test_the_trajectory_shows_client_and_clinician_ratings_of_a_session_and_thei
     assert body["discrepancies"] == [
         {
             "questionnaire": "srs",
+            "clinician_questionnaire": "srs",
             "session": 2,
             "client_total": 38,
             "clinician_total": 28,
