@@ -87,15 +87,21 @@ class AlertAcknowledgeView(ApiView):
         summary="Acknowledge an alert (idempotent)",
     )
     def post(self, request: Request, alert_id: str) -> Response:
-        alert = None
-        if alert_id.isascii() and alert_id.isdigit() and 0 < int(alert_id) <= MAX_ID:
-            alert = alerts_visible_to(self.principal).filter(pk=int(alert_id)).first()
-        if alert is None:
-            raise NotFound("No such alert.")
+        alert = visible_alert(self.principal, alert_id)
         self.deny_kind_if_needed()
         alert = alert_acknowledge(alert=alert, principal=self.principal)
         self.audit(action="acknowledge", object_ids=[alert.id])
         return Response(alert_as_dict(alert, with_comment=self.principal.is_staff_member))
+
+
+def visible_alert(principal: Principal, alert_id: str) -> Alert:
+    """The alert if this caller may see it; anything else (another clinic's, a malformed id) is a 404."""
+    alert = None
+    if alert_id.isascii() and alert_id.isdigit() and 0 < int(alert_id) <= MAX_ID:
+        alert = alerts_visible_to(principal).filter(pk=int(alert_id)).first()
+    if alert is None:
+        raise NotFound("No such alert.")
+    return alert
 
 
 class AlertDetailView(ApiView):
@@ -110,11 +116,7 @@ class AlertDetailView(ApiView):
         summary="One alert; for clinicians and supervisors with the client's comment from that session",
     )
     def get(self, request: Request, alert_id: str) -> Response:
-        alert = None
-        if alert_id.isascii() and alert_id.isdigit() and 0 < int(alert_id) <= MAX_ID:
-            alert = alerts_visible_to(self.principal).filter(pk=int(alert_id)).first()
-        if alert is None:
-            raise NotFound("No such alert.")
+        alert = visible_alert(self.principal, alert_id)
         self.deny_kind_if_needed()
         self.audit(action="read", object_ids=[alert.id])
         return Response(alert_as_dict(alert, with_comment=self.principal.is_staff_member))
