@@ -148,8 +148,10 @@ def submission_read(
         if response_id is None:
             problems.append(Problem("id", "must be a UUID", "invalid"))
 
-    if problems:
+    if questionnaire is None:
         return None, problems
+    # With envelope problems the submission is still returned, so the questionnaire, client and
+    # answers can be checked too: a rejection then lists every problem at once.
     return (
         Submission(
             questionnaire=questionnaire,  # type: ignore[arg-type]
@@ -163,7 +165,7 @@ def submission_read(
             comment=comment or "",
             id=response_id,
         ),
-        [],
+        problems,
     )
 
 
@@ -358,8 +360,9 @@ def response_submit(
             raise InvalidInput("The response is not valid; see errors.", problems)
         lookups = _lookups(principal, [submission])
         _default_client(principal, submission, lookups)
-        response, problems = _build(principal, submission, lookups, source=source)
-        if response is None:
+        response, build_problems = _build(principal, submission, lookups, source=source)
+        problems = every_problem(problems, build_problems)
+        if problems:
             raise InvalidInput("The response is not valid; see errors.", problems)
         response.idempotency_key = idempotency_key or None
         response.request_fingerprint = body_fingerprint
@@ -412,22 +415,23 @@ def responses_submit_batch(*, principal: Principal, entries: Sequence[Any]) -> B
         )
     now = timezone.now()
     results: list[dict | None] = [None] * len(entries)
-    pending: list[tuple[int, Submission, str]] = []
+    pending: list[tuple[int, Submission, str, list[Problem]]] = []
     for index, entry in enumerate(entries):
         submission, problems = submission_read(entry, allow_id=True, now=now)
         if submission is None:
             results[index] = _rejected(index, 400, problems)
         else:
-            pending.append((index, submission, fingerprint(entry)))
+            pending.append((index, submission, fingerprint(entry), problems))
 
     outcome = BatchResult()
     with transaction.atomic():
-        lookups = _lookups(principal, [submission for _, submission, _ in pending])
-        known = _known_ids(principal, [submission.id for _, submission, _ in pending if submission.id])
+        lookups = _lookups(principal, [submission for _, submission, _, _ in pending])
+        known = _known_ids(principal, [submission.id for _, submission, _, problems in pending
+                                       if submission.id and not problems])
         new_rows: dict[uuid.UUID, tuple[int, Response]] = {}
         seen_in_batch: dict[uuid.UUID, str] = {}
-        for index, submission, entry_fingerprint in pending:
-            if submission.id is not None:
+        for index, submission, entry_fingerprint, envelope_problems in pending:
+            if submission.id is not None and not envelope_problems:
                 verdict = _id_verdict(submission.id, entry_fingerprint, known, seen_in_batch)
                 if verdict is not None:
                     results[index] = _verdict_result(index, submission.id, verdict)
@@ -435,8 +439,9 @@ def responses_submit_batch(*, principal: Principal, entries: Sequence[Any]) -> B
                         outcome.replayed.append(submission.id)
                     continue
             _default_client(principal, submission, lookups)
-            response, problems = _build(principal, submission, lookups, source=Response.Source.BATCH)
-            if response is None:
+            response, build_problems = _build(principal, submission, lookups, source=Response.Source.BATCH)
+            problems = every_problem(envelope_problems, build_problems)
+            if problems:
                 results[index] = _rejected(index, 400, problems)
                 continue
             response.request_fingerprint = entry_fingerprint
@@ -447,6 +452,12 @@ def responses_submit_batch(*, principal: Principal, entries: Sequence[Any]) -> B
             scoring_enqueue(response_ids=outcome.created)
     outcome.results = results  # type: ignore[assignment]
     return outcome
+
+
+def every_problem(envelope: list[Problem], built: list[Problem]) -> list[Problem]:
+    """The envelope's problems, then the rest; a field the envelope already named is not named twice."""
+    named = {problem.field for problem in envelope}
+    return [*envelope, *(problem for problem in built if problem.field not in named)]
 
 
 def _rejected(index: int, status: int, problems: Sequence[Problem]) -> dict:

@@ -78,7 +78,23 @@ def test_it_lists_every_problem_in_one_400_and_writes_nothing(north):
     assert body["status"] == 400
     assert body["title"]
     fields = problem_fields(response)
-    assert {"status", "colour", "session", "rater", "authored"} <= fields
+    # envelope, references and answers together: one round trip shows the caller everything to fix
+    missing_items = {f"answers.{n}" for n in range(4, 13)}
+    assert fields == {
+        "status", "colour", "session", "rater", "authored", "client", "clinician",
+        "answers.1", "answers.2", "answers.3", "answers.99", *missing_items,
+    }
+    assert not Response.objects.exists()
+
+
+def test_a_batch_entry_lists_its_envelope_and_answer_problems_together(north):
+    entry = {"questionnaire": "srs", "client": north.client.external_id, "authored": "soon", "answers": {"1": 11}}
+    response = north.api().post("/api/v1/responses/batch/", {"responses": [entry]}, format="json")
+    assert response.status_code == 200
+    (result,) = response.json()["results"]
+    assert result["status"] == 400
+    assert {error["field"] for error in result["errors"]} == {"authored", "answers.1", "answers.2", "answers.3",
+                                                               "answers.4"}
     assert not Response.objects.exists()
 
 
