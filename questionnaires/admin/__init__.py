@@ -4,7 +4,7 @@ from django.contrib import admin
 from rest_framework_api_key.models import APIKey
 
 # Importing these registers the model admins.
-import questionnaires.admin.practice_models  # noqa: F401  (issue 9: goals, background categories)
+import questionnaires.admin.practice_models  # noqa: F401  (goals, background categories)
 from questionnaires.admin import audit, clinics, credentials, exports, responses, webhooks  # noqa: F401
 
 # The library's own key model is unused here (keys are bound to a clinic); hiding it avoids a second,

@@ -33,7 +33,7 @@ class WebhookDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
 
 
-# The worker helper may register these too; whichever module loads first wins, so neither breaks start-up.
+# Registered only if no other module did, so a second registration never breaks start-up.
 if not admin.site.is_registered(WebhookSubscription):
     admin.site.register(WebhookSubscription, WebhookSubscriptionAdmin)
 if not admin.site.is_registered(WebhookDelivery):

@@ -122,7 +122,7 @@ ISOLATION: dict[str, list[Probe] | tuple[str, str]] = {
     ],
     "webhook-list": [Probe("GET", "/api/v1/webhooks/", allowed=frozenset({200, 403}))],
     "webhook-detail": [Probe("GET", "/api/v1/webhooks/{webhook}/"), Probe("DELETE", "/api/v1/webhooks/{webhook}/")],
-    # Alliance practice (issue 9).
+    # Alliance practice.
     "alert-detail": [Probe("GET", "/api/v1/alerts/{alert}/")],
     "clinician-report": [Probe("GET", "/api/v1/clinicians/north-clinician/report/", allowed=frozenset({403, 404}))],
     "client-goal-list": [

@@ -34,7 +34,7 @@ class Command(BaseCommand):
             )
         people = demo.demo_people_seed()
         data = demo.demo_data_seed(people)
-        practice = practice_demo_seed(clients=people.clients)  # issue 9: goals, comments, background values
+        practice = practice_demo_seed(clients=people.clients)  # goals, comments, background values
         if practice.created:
             people.created.append(
                 f"{practice.goals} shared goals with {practice.ratings} GBO ratings, {practice.comments} client "
