@@ -33,8 +33,5 @@ class WebhookDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
 
 
-# Registered only if no other module did, so a second registration never breaks start-up.
-if not admin.site.is_registered(WebhookSubscription):
-    admin.site.register(WebhookSubscription, WebhookSubscriptionAdmin)
-if not admin.site.is_registered(WebhookDelivery):
-    admin.site.register(WebhookDelivery, WebhookDeliveryAdmin)
+admin.site.register(WebhookSubscription, WebhookSubscriptionAdmin)
+admin.site.register(WebhookDelivery, WebhookDeliveryAdmin)
