@@ -90,3 +90,13 @@ def gunicorn_server(transactional_db, redis_url, request):
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(autouse=True)
+def counts_on_the_terminal(capsys):
+    """The suite's counts (calls, statuses, submitted/stored/lost) are its report: show them in CI's log."""
+    yield
+    printed = capsys.readouterr().out
+    if printed:
+        with capsys.disabled():
+            print("\n" + printed, end="")
