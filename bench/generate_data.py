@@ -3,7 +3,8 @@
 Run: .venv/bin/python bench/generate_data.py --rows 10000000
 Rows are written as COPY text in large chunks (no per-row ORM or parameter binding); they belong
 to one clinic ("bench-metrics") with 50 clinicians and 10,000 clients over two years of sessions.
-Existing rows of that clinic are removed first. Prints how long each table took.
+Every 20th response also has an alert. Scores are flagged as already in the rollups, as the
+aggregation workers leave them. Existing rows of that clinic are removed first.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ CLINICIANS = 50
 CLIENTS = 10_000
 SPAN_DAYS = 730
 CHUNK = 50_000
+ALERT_EVERY = 20
+ALERT_COLUMNS = ("clinic_id", "client_id", "response_id", "questionnaire_id", "kind", "priority", "message",
+                 "details", "raised_at", "acknowledged_by")
 
 
 def provision_people() -> tuple[int, list[int], list[int], int, str]:
@@ -73,10 +77,6 @@ def answer_patterns() -> list[tuple[str, str, str, str, str]]:
 def clear(connection, clinic_id: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
-            "DELETE FROM questionnaires_rollupentry WHERE response_id IN "
-            "(SELECT id FROM questionnaires_response WHERE clinic_id = %s)", [clinic_id]
-        )
-        cursor.execute(
             "DELETE FROM questionnaires_score WHERE response_id IN "
             "(SELECT id FROM questionnaires_response WHERE clinic_id = %s)", [clinic_id]
         )
@@ -85,8 +85,13 @@ def clear(connection, clinic_id: int) -> None:
         cursor.execute("DELETE FROM questionnaires_metricrollup WHERE clinic_id = %s", [clinic_id])
 
 
-def generate(*, rows: int, start: datetime | None = None, span_days: int = SPAN_DAYS) -> tuple[list[str], float]:
-    """COPY `rows` scored responses (and their scores); returns (the first 1,000 ids, seconds)."""
+def generate(
+    *, rows: int, start: datetime | None = None, span_days: int = SPAN_DAYS, in_rollups: bool = True
+) -> tuple[list[str], float]:
+    """COPY `rows` scored responses (and their scores); returns (the first 1,000 ids, seconds).
+
+    `in_rollups=False` leaves the scores for an aggregation task to add, as fresh scores are.
+    """
     from django.db import connection
 
     clinic_id, clinician_ids, client_ids, version_id, version = provision_people()
@@ -96,29 +101,37 @@ def generate(*, rows: int, start: datetime | None = None, span_days: int = SPAN_
     start = start or datetime.now(UTC) - timedelta(days=span_days)
     step = timedelta(days=span_days).total_seconds() / max(rows, 1)
     received = datetime.now(UTC).isoformat()
+    flagged = "t" if in_rollups else "f"
     sample: list[str] = []
     started = time.perf_counter()
     response_sql = f"COPY questionnaires_response ({', '.join(RESPONSE_COLUMNS)}) FROM STDIN"
-    score_sql = f"COPY questionnaires_score ({', '.join(SCORE_COLUMNS)}) FROM STDIN"
+    score_sql = f"COPY questionnaires_score ({', '.join(SCORE_COLUMNS)}, in_rollups) FROM STDIN"
+    alert_sql = f"COPY questionnaires_alert ({', '.join(ALERT_COLUMNS)}) FROM STDIN"
     with raw.cursor() as cursor:
         for chunk_start in range(0, rows, CHUNK):
-            responses, scores = io.StringIO(), io.StringIO()
+            responses, scores, alerts = io.StringIO(), io.StringIO(), io.StringIO()
             for number in range(chunk_start, min(rows, chunk_start + CHUNK)):
                 response_id = str(uuid.uuid4())
                 if len(sample) < 1000:
                     sample.append(response_id)
                 answers, total, subscales, band, flags = patterns[number % len(patterns)]
                 authored = (start + timedelta(seconds=step * number)).isoformat()
+                client_id = client_ids[number % len(client_ids)]
                 responses.write(
-                    f"{response_id}\t{clinic_id}\t{client_ids[number % len(client_ids)]}\t"
+                    f"{response_id}\t{clinic_id}\t{client_id}\t"
                     f"{clinician_ids[number % len(clinician_ids)]}\t{version_id}\t\\N\tclient\t{authored}\t{received}\t"
                     f"{answers}\t\tbatch\tbench\tscored\t\t\\N\t\n"
                 )
-                scores.write(f"{response_id}\t{version}\t{total}\t{subscales}\t{{}}\t{band}\t{flags}\t{received}\n")
+                scores.write(f"{response_id}\t{version}\t{total}\t{subscales}\t{{}}\t{band}\t{flags}\t{received}\t{flagged}\n")
+                if number % ALERT_EVERY == 0:
+                    alerts.write(f"{clinic_id}\t{client_id}\t{response_id}\twai-sr\tlow_alliance\tnormal\t"
+                                 f"generated\t{{}}\t{received}\t\n")
             with cursor.copy(response_sql) as copy:
                 copy.write(responses.getvalue())
             with cursor.copy(score_sql) as copy:
                 copy.write(scores.getvalue())
+            with cursor.copy(alert_sql) as copy:
+                copy.write(alerts.getvalue())
             raw.commit()
     return sample, time.perf_counter() - started
 

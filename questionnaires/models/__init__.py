@@ -7,7 +7,7 @@ from questionnaires.models.credentials import ClientToken, ClinicAPIKey, StaffTo
 from questionnaires.models.equity import BackgroundCategory, ClientBackground
 from questionnaires.models.exports import ExportJob
 from questionnaires.models.goals import Goal
-from questionnaires.models.metrics import MetricRollup, RollupEntry
+from questionnaires.models.metrics import MetricRollup
 from questionnaires.models.questionnaire_versions import QuestionnaireVersion
 from questionnaires.models.responses import Alert, Response, Score
 from questionnaires.models.scoring_failures import ScoringFailure
@@ -27,7 +27,6 @@ __all__ = [
     "MetricRollup",
     "QuestionnaireVersion",
     "Response",
-    "RollupEntry",
     "Score",
     "ScoringFailure",
     "StaffMembership",

@@ -1,4 +1,4 @@
-"""Clinic-wide metric rollups, and the ledger that makes adding a response to them happen exactly once."""
+"""Clinic-wide metric rollups: one row per cell, kept current by the aggregation workers."""
 
 from __future__ import annotations
 
@@ -59,14 +59,3 @@ class MetricRollup(models.Model):
     def __str__(self) -> str:
         return f"{self.clinic_id} {self.scope} {self.questionnaire_id} {self.period} {self.period_start}: n={self.n}"
 
-
-class RollupEntry(models.Model):
-    """A scored response already added to the rollups; inserting it first is what stops a double count."""
-
-    response = models.OneToOneField(
-        "questionnaires.Response", on_delete=models.CASCADE, primary_key=True, related_name="rollup_entry"
-    )
-    counted_at = models.DateTimeField(auto_now_add=True)
-
-    def __str__(self) -> str:
-        return f"{self.response_id} counted {self.counted_at:%Y-%m-%d %H:%M}"

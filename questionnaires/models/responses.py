@@ -79,10 +79,20 @@ class Score(models.Model):
     band = models.CharField(max_length=64, null=True, blank=True)
     flags = models.JSONField(default=list, blank=True)
     computed_at = models.DateTimeField(auto_now_add=True)
+    in_rollups = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Added to the metric rollups: set once, by the task that adds it or by a full recompute.",
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["response", "plugin_version"], name="score_unique_per_plugin_version"),
+        ]
+        indexes = [
+            # Only the few scores not yet counted are indexed: what the rollup task, the sweep and a
+            # recompute look for, without an index entry per counted score.
+            models.Index(fields=["response"], condition=models.Q(in_rollups=False), name="score_not_in_rollups_idx"),
         ]
 
     def __str__(self) -> str:

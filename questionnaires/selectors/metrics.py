@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, Sum, Value, When
+from django.db.models import Case, Count, F, IntegerField, Q, Sum, Value, When
 from django.db.models.functions import TruncDate
 
 from questionnaires.change_rules import sd_from_sums
@@ -62,9 +62,11 @@ def metrics_recomputed(*, clinic_ids: Iterable[int] | None = None) -> dict[CellK
             output_field=IntegerField(),
         )
     kinds = sorted(set(Alert.objects.values_list("kind", flat=True).distinct()))
+    # `IN (subquery)` rather than a correlated EXISTS: PostgreSQL hashes each kind's ids once
+    # instead of probing the alerts once per score.
     alert_counts = {
         f"alert_{index}": Count(
-            "id", filter=Q(Exists(Alert.objects.filter(response_id=OuterRef("response_id"), kind=kind)))
+            "id", filter=Q(response_id__in=Alert.objects.filter(kind=kind).values("response_id"))
         )
         for index, kind in enumerate(kinds)
     }
@@ -130,12 +132,32 @@ def rollup_cells(*, clinic_ids: Iterable[int] | None = None) -> dict[CellKey, Ce
 
 # --- what the API serves ------------------------------------------------------------------------
 
+FIGURE_FIELDS = (
+    "n", "total_sum", "total_sum_squares", "below_cutoff", "alerts",
+    "reliable_improvement", "reliable_deterioration", "recovered",
+)
+
+
+@dataclass
+class CellFigures:
+    """The stored sums of one rollup cell, read as plain values (no model per cell on the read path)."""
+
+    n: int = 0
+    total_sum: Decimal = Decimal(0)
+    total_sum_squares: Decimal = Decimal(0)
+    below_cutoff: int = 0
+    alerts: dict = field(default_factory=dict)
+    reliable_improvement: int = 0
+    reliable_deterioration: int = 0
+    recovered: int = 0
+
+
 @dataclass
 class MetricCell:
     period_start: date
     clinician_id: int | None
     clinician: str | None
-    row: MetricRollup
+    figures: CellFigures
     suppressed: bool = False
 
     def as_dict(self) -> dict:
@@ -148,19 +170,19 @@ class MetricCell:
         if self.suppressed:
             return {**base, "n": None, "mean": None, "sd": None, "below_cutoff_share": None, "alerts": None,
                     "reliable_improvement": None, "reliable_deterioration": None, "recovered": None}
-        row = self.row
-        mean = row.total_sum / row.n if row.n else None
-        sd = sd_from_sums(row.n, row.total_sum, row.total_sum_squares)
+        figures = self.figures
+        mean = figures.total_sum / figures.n if figures.n else None
+        sd = sd_from_sums(figures.n, figures.total_sum, figures.total_sum_squares)
         return {
             **base,
-            "n": row.n,
+            "n": figures.n,
             "mean": _float(mean),
             "sd": _float(sd),
-            "below_cutoff_share": round(row.below_cutoff / row.n, 4) if row.n else None,
-            "alerts": dict(sorted(row.alerts.items())),
-            "reliable_improvement": row.reliable_improvement,
-            "reliable_deterioration": row.reliable_deterioration,
-            "recovered": row.recovered,
+            "below_cutoff_share": round(figures.below_cutoff / figures.n, 4) if figures.n else None,
+            "alerts": dict(sorted(figures.alerts.items())),
+            "reliable_improvement": figures.reliable_improvement,
+            "reliable_deterioration": figures.reliable_deterioration,
+            "recovered": figures.recovered,
         }
 
 
@@ -190,7 +212,7 @@ def metric_cells(
     """
     rows = MetricRollup.objects.filter(
         clinic_id=clinic_id, questionnaire_id=questionnaire_id, period=period, rater=rater
-    ).select_related("clinician")
+    )
     if date_from is not None:
         rows = rows.filter(period_start__gte=date_from)
     if date_to is not None:
@@ -198,16 +220,19 @@ def metric_cells(
     if group_by == "clinic":
         # Clinic cells are suppressed on their own n alone: the clinician rows are not needed.
         rows = rows.filter(scope=MetricRollup.Scope.CLINIC)
-    rows = rows.order_by("period_start", "clinician_key")
-    totals = {row.period_start: row for row in rows if row.scope == MetricRollup.Scope.CLINIC}
-    if group_by == "clinic":
-        cells = [MetricCell(start, None, None, row) for start, row in totals.items()]
-    else:
-        cells = [
-            MetricCell(row.period_start, row.clinician_key, row.clinician.username if row.clinician else None, row)
-            for row in rows
-            if row.scope == MetricRollup.Scope.CLINICIAN
-        ]
+    rows = rows.order_by("period_start", "clinician_key").values_list(
+        "scope", "period_start", "clinician_key", "clinician__username", *FIGURE_FIELDS
+    )
+    totals: dict[date, CellFigures] = {}
+    cells: list[MetricCell] = []
+    for scope, start, clinician_key, username, *figures in rows:
+        shaped = CellFigures(*figures)
+        if scope == MetricRollup.Scope.CLINIC:
+            totals[start] = shaped
+            if group_by == "clinic":
+                cells.append(MetricCell(start, None, None, shaped))
+        elif group_by == "clinician":
+            cells.append(MetricCell(start, clinician_key, username, shaped))
     suppress(cells, totals=totals, min_cell=settings.METRICS_MIN_CELL if min_cell is None else min_cell)
     if clinician_ids is not None and group_by == "clinician":
         allowed = set(clinician_ids)
@@ -215,7 +240,7 @@ def metric_cells(
     return cells
 
 
-def suppress(cells: list[MetricCell], *, totals: dict[date, MetricRollup], min_cell: int) -> None:
+def suppress(cells: list[MetricCell], *, totals: dict[date, CellFigures], min_cell: int) -> None:
     """Primary suppression (n < min_cell), then complementary suppression per period.
 
     A clinician cell could be derived as the clinic total minus the other clinicians' cells
@@ -224,17 +249,17 @@ def suppress(cells: list[MetricCell], *, totals: dict[date, MetricRollup], min_c
     cell of its own here, so it is never the single hidden value either.
     """
     for cell in cells:
-        cell.suppressed = cell.row.n < min_cell
+        cell.suppressed = cell.figures.n < min_cell
     by_period: dict[date, list[MetricCell]] = defaultdict(list)
     for cell in cells:
         if cell.clinician_id is not None:
             by_period[cell.period_start].append(cell)
     for start, group in by_period.items():
         total = totals.get(start)
-        unassigned = (total.n if total else 0) - sum(cell.row.n for cell in group)
+        unassigned = (total.n if total else 0) - sum(cell.figures.n for cell in group)
         hidden = [cell for cell in group if cell.suppressed]
         unassigned_hidden = 0 < unassigned < min_cell
         if len(hidden) + int(unassigned_hidden) == 1:
-            visible = sorted((cell for cell in group if not cell.suppressed), key=lambda cell: cell.row.n)
+            visible = sorted((cell for cell in group if not cell.suppressed), key=lambda cell: cell.figures.n)
             if visible:
                 visible[0].suppressed = True

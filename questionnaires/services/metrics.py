@@ -2,7 +2,8 @@
 
 Each cell keeps n, a sum and a sum of squares, so adding a batch is O(batch) and upserted with
 `INSERT ... ON CONFLICT DO UPDATE` on PostgreSQL (a locked read-modify-write on SQLite, whose
-writers are serialised anyway). The `RollupEntry` ledger is what makes a redelivered task a no-op.
+writers are serialised anyway). A score's `in_rollups` flag, set in the same transaction as the
+upsert, is what makes a redelivered task a no-op.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from questionnaires.metric_cells import CellKey, CellValues, cell_keys, contribution, is_below_cutoff, utc_day
-from questionnaires.models import Alert, MetricRollup, Response, RollupEntry, Score
+from questionnaires.models import Alert, MetricRollup, Score
 from questionnaires.selectors.metrics import counted_scores, instrument_cutoffs, metrics_recomputed
 
 ROLLUP_TABLE = MetricRollup._meta.db_table
@@ -28,21 +29,18 @@ def metrics_rollup(*, response_ids: Sequence[UUID | str]) -> int:
     """Add these scored responses to the rollups unless already added; returns how many were added."""
     with transaction.atomic():
         _lock_rollups("ROW EXCLUSIVE")  # waits while a full recompute runs
-        # Rows another task holds are skipped: that task is counting them.
-        locked = list(
-            Response.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(id__in=list(response_ids), status=Response.Status.SCORED)
-            .values_list("id", flat=True)
+        # Scores another task holds are skipped: that task is counting them. A score another task
+        # flagged after this statement began is re-checked under its lock and left out.
+        fresh = list(
+            counted_scores()
+            .select_for_update(skip_locked=True, of=("self",))
+            .filter(response_id__in=list(response_ids), in_rollups=False)
+            .values_list("id", "response_id")
         )
-        if not locked:
-            return 0
-        # A fresh statement after the locks: sees a ledger row another task committed meanwhile.
-        counted = set(RollupEntry.objects.filter(response_id__in=locked).values_list("response_id", flat=True))
-        fresh = [response_id for response_id in locked if response_id not in counted]
         if not fresh:
             return 0
-        RollupEntry.objects.bulk_create([RollupEntry(response_id=response_id) for response_id in fresh])
-        _upsert(_contributions(fresh))
+        Score.objects.filter(id__in=[score_id for score_id, _ in fresh]).update(in_rollups=True)
+        _upsert(_contributions([response_id for _, response_id in fresh]))
     return len(fresh)
 
 
@@ -179,7 +177,7 @@ def _new_row(key: CellKey) -> MetricRollup:
 
 
 def metrics_recompute() -> int:
-    """Rebuild every cell from scratch and mark every counted response in the ledger; returns the cell count.
+    """Rebuild every cell from scratch and flag every counted score as in the rollups; returns the cell count.
 
     On PostgreSQL the rollup table is locked against the incremental tasks and the two reads
     share one snapshot, so a response is counted either here or by its task, never both.
@@ -202,27 +200,13 @@ def metrics_recompute() -> int:
             row.recovered = values.recovered
             rows.append(row)
         MetricRollup.objects.bulk_create(rows, batch_size=2000)
-        _ledger_fill()
+        _flag_counted()
     return len(rows)
 
 
-def _ledger_fill() -> None:
-    """Mark every counted response in the ledger; on PostgreSQL one INSERT ... SELECT instead of a row per object."""
-    counted = counted_scores().values_list("response_id", flat=True)
-    if connection.vendor == "postgresql":
-        sql, params = counted.query.sql_with_params()
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {RollupEntry._meta.db_table} (response_id, counted_at) "
-                f"SELECT counted.response_id, %s FROM ({sql}) AS counted ON CONFLICT DO NOTHING",
-                [timezone.now(), *params],
-            )
-        return
-    RollupEntry.objects.bulk_create(
-        (RollupEntry(response_id=response_id) for response_id in counted.iterator()),
-        ignore_conflicts=True,
-        batch_size=5000,
-    )
+def _flag_counted() -> None:
+    """Flag every counted score as in the rollups; only the unflagged few are touched (a partial index)."""
+    counted_scores().filter(in_rollups=False).update(in_rollups=True)
 
 
 def _lock_rollups(mode: str) -> None:

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from questionnaires.models import Response, WebhookDelivery
 from questionnaires.registry import get_registry
+from questionnaires.selectors.metrics import counted_scores
 from questionnaires.services.scoring import ENQUEUE_CHUNK, NOT_LOADED, plugin_fingerprint, publish
 
 logger = logging.getLogger(__name__)
@@ -59,9 +60,9 @@ def responses_sweep(*, pending_after_seconds: float | None = None) -> SweepOutco
     lookback = now - timedelta(days=settings.SCORING_SWEEP_LOOKBACK_DAYS)
     uncounted = [
         str(response_id)
-        for response_id in Response.objects.filter(
-            status=Response.Status.SCORED, received_at__gte=lookback, received_at__lte=stale, rollup_entry__isnull=True
-        ).values_list("id", flat=True)[:SWEEP_LIMIT]
+        for response_id in counted_scores()
+        .filter(in_rollups=False, response__received_at__gte=lookback, response__received_at__lte=stale)
+        .values_list("response_id", flat=True)[:SWEEP_LIMIT]
     ]
     outcome.rollups = len(uncounted)
     _publish_in_chunks(metrics_rollup, uncounted, kwargs={}, what="responses missing from the rollups")

@@ -7,14 +7,16 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from questionnaires.models import MetricRollup, Response, RollupEntry, StaffMembership
+from questionnaires.models import MetricRollup, Response, Score, StaffMembership
 from questionnaires.principals import Principal
-from questionnaires.selectors.metrics import MetricCell, metrics_recomputed, rollup_cells, suppress
+from questionnaires.selectors.metrics import CellFigures, MetricCell, metrics_recomputed, rollup_cells, suppress
 from questionnaires.services.metrics import metrics_rollup
 from questionnaires.services.responses import response_submit
+from questionnaires.services.sweep import responses_sweep
 from tests.factories import ClinicFactory, MembershipFactory, TherapyClientFactory
 from tests.workers.helpers import BASE, ors_total, phq9, srs, srs_total
 
@@ -68,7 +70,7 @@ def test_incremental_rollups_equal_a_from_scratch_recompute(stream, django_captu
 def test_a_response_is_counted_once_however_often_its_rollup_runs(north, scored):
     body = scored(north, "srs", srs(8.0, 9.0, 9.0, 9.0))
     assert metrics_rollup(response_ids=[body["id"]]) == 0
-    assert RollupEntry.objects.filter(response_id=body["id"]).count() == 1
+    assert Score.objects.get(response_id=body["id"]).in_rollups
     cell = MetricRollup.objects.get(clinic=north.clinic, scope="clinic", period="week")
     assert (cell.n, cell.total_sum, cell.total_sum_squares, cell.below_cutoff) == (1, Decimal(35), Decimal(1225), 1)
     assert cell.alerts == {"low_alliance": 1, "low_item": 1}
@@ -91,38 +93,61 @@ def test_the_recompute_command_gives_the_same_numbers_and_later_rollups_do_not_d
     assert sorted(cell.n for cell in week) == [1, 2]
 
 
+def test_the_sweep_counts_a_scored_response_whose_rollup_task_was_lost(north, scored):
+    body = scored(north, "srs", srs(8.0, 9.0, 9.0, 9.0))
+    # as if the broker lost the rollup task: the score is not flagged and no cell counts it
+    Score.objects.filter(response_id=body["id"]).update(in_rollups=False)
+    MetricRollup.objects.all().delete()
+    Response.objects.filter(id=body["id"]).update(received_at=timezone.now() - timedelta(minutes=5))
+    assert responses_sweep(pending_after_seconds=60).rollups == 1  # eager: the rollup runs in-process
+    assert Score.objects.get(response_id=body["id"]).in_rollups
+    assert MetricRollup.objects.get(clinic=north.clinic, scope="clinic", period="week").n == 1
+    assert responses_sweep(pending_after_seconds=60).rollups == 0
+
+
+def test_a_recompute_flags_the_scores_it_counted_and_only_those(north, scored):
+    counted = scored(north, "srs", srs(8.0, 9.0, 9.0, 9.0))
+    uncounted = scored(north, "srs", srs(9.0, 9.0, 9.0, 9.0))
+    Score.objects.filter(response_id=uncounted["id"]).update(in_rollups=False)
+    Response.objects.filter(id=uncounted["id"]).update(status=Response.Status.PENDING)  # not counted: not scored
+    call_command("recompute_metrics")
+    assert Score.objects.get(response_id=counted["id"]).in_rollups
+    assert not Score.objects.get(response_id=uncounted["id"]).in_rollups
+    assert MetricRollup.objects.get(clinic=north.clinic, scope="clinic", period="week").n == 1
+
+
 def _cell(n: int, clinician: int | None, start: date = date(2026, 3, 2)) -> MetricCell:
-    return MetricCell(start, clinician, None if clinician is None else f"c{clinician}", MetricRollup(n=n))
+    return MetricCell(start, clinician, None if clinician is None else f"c{clinician}", CellFigures(n=n))
 
 
 def test_cells_below_the_minimum_are_suppressed_and_one_more_so_the_hidden_one_cannot_be_derived():
     cells = [_cell(3, 1), _cell(6, 2), _cell(9, 3)]
-    suppress(cells, totals={date(2026, 3, 2): MetricRollup(n=18)}, min_cell=5)
+    suppress(cells, totals={date(2026, 3, 2): CellFigures(n=18)}, min_cell=5)
     assert [cell.suppressed for cell in cells] == [True, True, False]
     assert cells[0].as_dict()["n"] is None and cells[0].as_dict()["mean"] is None
 
 
 def test_no_complementary_suppression_when_two_cells_are_already_hidden_or_none_is():
     two_hidden = [_cell(3, 1), _cell(4, 2), _cell(9, 3)]
-    suppress(two_hidden, totals={date(2026, 3, 2): MetricRollup(n=16)}, min_cell=5)
+    suppress(two_hidden, totals={date(2026, 3, 2): CellFigures(n=16)}, min_cell=5)
     assert [cell.suppressed for cell in two_hidden] == [True, True, False]
     none_hidden = [_cell(6, 1), _cell(7, 2)]
-    suppress(none_hidden, totals={date(2026, 3, 2): MetricRollup(n=13)}, min_cell=5)
+    suppress(none_hidden, totals={date(2026, 3, 2): CellFigures(n=13)}, min_cell=5)
     assert [cell.suppressed for cell in none_hidden] == [False, False]
 
 
 def test_a_small_unassigned_remainder_counts_as_a_hidden_cell():
     # 15 in the clinic, 13 with a clinician: the 2 without one could be derived, so the smallest cell goes too
     cells = [_cell(6, 1), _cell(7, 2)]
-    suppress(cells, totals={date(2026, 3, 2): MetricRollup(n=15)}, min_cell=5)
+    suppress(cells, totals={date(2026, 3, 2): CellFigures(n=15)}, min_cell=5)
     assert [cell.suppressed for cell in cells] == [True, False]
     # a hidden clinician cell and a hidden remainder already protect each other
     two = [_cell(3, 1), _cell(7, 2)]
-    suppress(two, totals={date(2026, 3, 2): MetricRollup(n=12)}, min_cell=5)
+    suppress(two, totals={date(2026, 3, 2): CellFigures(n=12)}, min_cell=5)
     assert [cell.suppressed for cell in two] == [True, False]
     # no remainder: the one hidden cell would be the total minus the other, so that one is hidden too
     single = [_cell(3, 1), _cell(7, 2)]
-    suppress(single, totals={date(2026, 3, 2): MetricRollup(n=10)}, min_cell=5)
+    suppress(single, totals={date(2026, 3, 2): CellFigures(n=10)}, min_cell=5)
     assert [cell.suppressed for cell in single] == [True, True]
 
 

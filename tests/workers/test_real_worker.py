@@ -16,7 +16,7 @@ import pytest
 from django.db import connection
 from django.db.models import Count
 
-from questionnaires.models import Alert, MetricRollup, Response, RollupEntry, Score, ScoringFailure
+from questionnaires.models import Alert, MetricRollup, Response, Score, ScoringFailure
 from questionnaires.services.scoring import broker_backoff_reset, scoring_enqueue
 from questionnaires.tasks.scoring import score_batch, sweep
 from tests.workers.helpers import BASE, srs, srs_total, submit
@@ -48,11 +48,11 @@ def all_scored(ids) -> bool:
 
 
 def assert_exactly_once(ids) -> None:
-    """One score, one ledger entry, alerts unique, and the rollups counting each response once."""
+    """One score, flagged as in the rollups, alerts unique, and the rollups counting each response once."""
     per_response = Counter(Score.objects.filter(response_id__in=ids).values_list("response_id", flat=True))
     assert len(per_response) == len(ids)
     assert set(per_response.values()) == {1}
-    assert RollupEntry.objects.filter(response_id__in=ids).count() == len(ids)
+    assert Score.objects.filter(response_id__in=ids, in_rollups=True).count() == len(ids)
     doubled = (
         Alert.objects.filter(response_id__in=ids).values("response_id", "kind").annotate(n=Count("id")).filter(n__gt=1)
     )
