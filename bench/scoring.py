@@ -2,8 +2,8 @@
 
 Run: .venv/bin/python bench/scoring.py [--backlog 100000] [--bare 20000]
 The backlog is COPYed in as pending rows and enqueued through the API's own path (500 ids per task);
-the limit loads, scores and bulk-writes the same kind of rows in this process, without Celery,
-row locks, alerts or webhooks. Target: ratio >= 0.5 and >= 5,000 responses/s.
+the limit reads, scores and writes the same kind of rows in this process through the worker's own
+read and write paths, without Celery, row locks, alerts or webhooks. Target: ratio >= 0.5 and >= 5,000 responses/s.
 """
 
 from __future__ import annotations
@@ -50,30 +50,37 @@ def pending_count() -> int:
 
 
 def bare_loop(ids: list[str]) -> float:
-    """Score and bulk-write in this process: the same plugin call and the same score rows, nothing else."""
+    """Read, score and write in this process: the same plugin call and the same score rows, nothing else.
+
+    It uses the worker's own read and write paths (one array-parameter SELECT, the scoring engine,
+    the JSON-document INSERT of the scores, the status UPDATE) without the claim's row locks, the
+    failure bookkeeping, alerts, webhooks or Celery.
+    """
     from django.db import transaction
 
-    from questionnaires.models import Response, Score
+    from questionnaires.models import Response
     from questionnaires.registry import get_registry
     from questionnaires.scoring import score_answers
-    from questionnaires.services.scoring import score_row
+    from questionnaires.services.scoring import (
+        ScoredResponse,
+        responses_for_scoring,
+        responses_mark_scored,
+        scores_write,
+    )
 
     registry = get_registry()
     started = time.perf_counter()
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         with transaction.atomic():
-            rows = list(
-                Response.objects.filter(id__in=chunk)
-                .select_related("questionnaire_version")
-                .defer("questionnaire_version__definition")
-            )
-            scores = []
+            rows = responses_for_scoring(response_ids=chunk, statuses=[Response.Status.PENDING], lock=False)
+            scored = []
             for row in rows:
                 definition = registry.get(row.questionnaire_version.questionnaire_id, row.questionnaire_version.version)
-                scores.append(score_row(row, definition, score_answers(definition, row.answers)))
-            Score.objects.bulk_create(scores)
-            Response.objects.filter(id__in=chunk).update(status=Response.Status.SCORED)
+                scored.append(ScoredResponse(response=row, definition=definition,
+                                             score=score_answers(definition, row.answers)))
+            scores_write(scored)
+            responses_mark_scored([row.id for row in rows])
     return len(ids) / (time.perf_counter() - started)
 
 

@@ -6,11 +6,14 @@ scored raises `ScoringError` with the problems keyed by linkId.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import operator
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
+from functools import partial
 from typing import Any
 
-from questionnaires.contract import Comparison, Item, Questionnaire, Score, ScoringError, Subscale
+from questionnaires.contract import AlertRule, Comparison, Item, Questionnaire, Score, ScoringError, Subscale
 
 __all__ = ["band_for", "compare", "round_half_up", "score_answers", "to_decimal"]
 
@@ -103,23 +106,115 @@ def score_answers(definition: Questionnaire, answers: Mapping[str, Any]) -> Scor
         return result
     if not isinstance(answers, Mapping):
         raise ScoringError("Answers must be an object keyed by linkId.", {"answers": "expected an object"})
+    plan = _plan_for(definition)
     try:
         with localcontext() as context:
             context.prec = PRECISION
-            return _score_declaratively(definition, answers)
+            return _score_declaratively(definition, plan, answers)
     except ArithmeticError as error:  # e.g. an answer so large the total overflows
         raise ScoringError(f"The answers cannot be scored: {error}", {"answers": "not scoreable"}) from None
 
 
-def _score_declaratively(definition: Questionnaire, answers: Mapping[str, Any]) -> Score:
+_OPERATORS: dict[str, Callable[[Any, Any], bool]] = {"<": operator.lt, "<=": operator.le, ">": operator.gt,
+                                                      ">=": operator.ge}
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """An alert rule with its threshold already a Decimal, or (when it is not a number or the comparison
+    is unknown) the raw threshold and `compare`, which reports the problem when the rule is evaluated."""
+
+    rule: AlertRule
+    link_ids: tuple[str, ...]
+    test: Callable[[Any, Any], bool]
+    threshold: Any
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a definition's scoring needs, worked out once instead of once per response.
+
+    Anything that cannot be precomputed (a malformed threshold or band bound) is left for
+    the per-response code path, so it fails exactly where and how it always did.
+    """
+
+    link_ids: tuple[str, ...]
+    scored_ids: tuple[str, ...]
+    reversed_sum: dict[str, Decimal | Item | None]
+    """min + max of each reverse-keyed scored item; None when it has no range; the item itself when its
+    range is not a number (the per-response path then raises as it always did)."""
+    subscales: tuple[Subscale, ...]
+    bands: tuple[tuple[str, Decimal, Decimal], ...] | None
+    """(name, lower, upper) in ascending order; None when a bound is not a number."""
+    rules: tuple[_Rule, ...]
+
+
+_PLANS: dict[int, tuple[Questionnaire, _Plan]] = {}
+_PLAN_CACHE_SIZE = 256
+
+
+def _plan_for(definition: Questionnaire) -> _Plan:
+    # Keyed by identity (definitions hold dicts, so they do not hash); the entry keeps its
+    # definition alive, so an id is never reused for another definition while it is cached.
+    cached = _PLANS.get(id(definition))
+    if cached is not None and cached[0] is definition:
+        return cached[1]
+    plan = _build_plan(definition)
+    if len(_PLANS) >= _PLAN_CACHE_SIZE:
+        _PLANS.pop(next(iter(_PLANS)))
+    _PLANS[id(definition)] = (definition, plan)
+    return plan
+
+
+def _build_plan(definition: Questionnaire) -> _Plan:
+    scored = [item for item in definition.items if item.scored]
+    reverse = definition.scoring.reverse
+    reversed_sum: dict[str, Decimal | Item | None] = {}
+    for item in scored:
+        if item.link_id in reverse:
+            low, high = item.min_value, item.max_value
+            try:
+                reversed_sum[item.link_id] = None if low is None or high is None else to_decimal(low) + to_decimal(high)
+            except (ScoringError, ArithmeticError, TypeError):
+                reversed_sum[item.link_id] = item
+    try:
+        bands = tuple(
+            (band.name, to_decimal(band.lower), to_decimal(band.upper))
+            for band in sorted(definition.bands, key=lambda band: band.lower)
+        )
+    except (ScoringError, TypeError):
+        bands = None
+    scored_ids = tuple(item.link_id for item in scored)
+    rules = []
+    for rule in definition.alert_rules:
+        link_ids = (rule.items or scored_ids) if rule.on == "any_item" else rule.items
+        test = _OPERATORS.get(rule.comparison)
+        try:
+            threshold = to_decimal(rule.threshold)
+        except ScoringError:
+            test = None
+        if test is None:
+            test, threshold = partial(_compare_with, rule.comparison), rule.threshold
+        rules.append(_Rule(rule=rule, link_ids=link_ids, test=test, threshold=threshold))
+    return _Plan(
+        link_ids=tuple(item.link_id for item in definition.items),
+        scored_ids=scored_ids,
+        reversed_sum=reversed_sum,
+        subscales=definition.subscales,
+        bands=bands,
+        rules=tuple(rules),
+    )
+
+
+def _score_declaratively(definition: Questionnaire, plan: _Plan, answers: Mapping[str, Any]) -> Score:
     scoring = definition.scoring
-    scored_items = [item for item in definition.items if item.scored]
-    raw, problems = _raw_values(definition, answers)
-    missing = [item.link_id for item in scored_items if item.link_id not in raw and item.link_id not in problems]
+    scored_ids = plan.scored_ids
+    raw, problems = _raw_values(plan, answers)
+    missing = [link_id for link_id in scored_ids if link_id not in raw and link_id not in problems]
     allowed_missing = scoring.max_missing if scoring.missing == "prorate" else 0
     if len(missing) > allowed_missing:
         if allowed_missing:
-            reason = f"missing; at most {allowed_missing} of {len(scored_items)} items may be left out"
+            reason = f"missing; at most {allowed_missing} of {len(scored_ids)} items may be left out"
         else:
             reason = "missing; every scored item must be answered"
         problems.update({link_id: reason for link_id in missing})
@@ -128,53 +223,66 @@ def _score_declaratively(definition: Questionnaire, answers: Mapping[str, Any]) 
             f"{definition.id} {definition.version} cannot be scored: {', '.join(sorted(problems, key=_link_order))}.",
             problems,
         )
-    values = {item.link_id: _keyed(item, raw[item.link_id], scoring.reverse) for item in scored_items
-              if item.link_id in raw}
-    item_ids = [item.link_id for item in scored_items]
+    values = _keyed_values(plan, raw)
     if not values:
         raise ScoringError(f"{definition.id} {definition.version}: no scored item was answered.",
                            {"answers": "no scored item answered"})
-    aggregate_sum = _aggregate(item_ids, values, "sum")
-    aggregate_mean = _aggregate(item_ids, values, "mean")
-    total = round_half_up(aggregate_mean if scoring.method == "mean" else aggregate_sum, scoring.decimals)
-    subscales = {subscale.name: _subscale(definition, subscale, values) for subscale in definition.subscales}
-    extras = {
-        name: round_half_up(aggregate_mean if name == "mean" else aggregate_sum, scoring.decimals)
-        for name in scoring.extras
-    }
+    decimals = scoring.decimals
+    aggregate_sum = _aggregate(scored_ids, values, "sum")
+    aggregate_mean = _aggregate(scored_ids, values, "mean")
+    total = round_half_up(aggregate_mean if scoring.method == "mean" else aggregate_sum, decimals)
+    subscales = {subscale.name: _subscale(subscale, values, decimals) for subscale in plan.subscales}
+    extras = {name: round_half_up(aggregate_mean if name == "mean" else aggregate_sum, decimals)
+              for name in scoring.extras}
+    band = band_for(definition, total) if plan.bands is None else _band(plan.bands, total,
+                                                                         definition.band_cutoff_belongs_to)
     return Score(
         total=total,
         subscales=subscales,
-        band=band_for(definition, total),
-        flags=_flags(definition, total, subscales, raw),
+        band=band,
+        flags=_flags(plan, total, subscales, raw),
         extras=extras,
     )
 
 
-def _raw_values(definition: Questionnaire, answers: Mapping[str, Any]) -> tuple[dict[str, Decimal], dict[str, str]]:
+def _raw_values(plan: _Plan, answers: Mapping[str, Any]) -> tuple[dict[str, Decimal], dict[str, str]]:
     """Answers to the definition's items as Decimals (None counts as absent); unknown linkIds are ignored."""
     raw: dict[str, Decimal] = {}
     problems: dict[str, str] = {}
-    for item in definition.items:
-        value = answers.get(item.link_id)
+    for link_id in plan.link_ids:
+        value = answers.get(link_id)
         if value is None:
             continue
+        if type(value) is int:  # the common case, and exactly what to_decimal does with it
+            raw[link_id] = Decimal(value)
+            continue
         try:
-            raw[item.link_id] = to_decimal(value)
+            raw[link_id] = to_decimal(value)
         except ScoringError as error:
-            problems[item.link_id] = str(error)
+            problems[link_id] = str(error)
     return raw, problems
 
 
-def _keyed(item: Item, value: Decimal, reverse: tuple[str, ...]) -> Decimal:
-    if item.link_id not in reverse:
-        return value
-    if item.min_value is None or item.max_value is None:
-        raise ScoringError(f"Item {item.link_id} is reverse-keyed but has no range.", {item.link_id: "no range"})
-    return to_decimal(item.min_value) + to_decimal(item.max_value) - value
+def _keyed_values(plan: _Plan, raw: Mapping[str, Decimal]) -> dict[str, Decimal]:
+    """The answered scored items, reverse-keyed ones as min + max - raw."""
+    reversed_sum = plan.reversed_sum
+    values: dict[str, Decimal] = {}
+    for link_id in plan.scored_ids:
+        value = raw.get(link_id)
+        if value is None:
+            continue
+        if link_id in reversed_sum:
+            span = reversed_sum[link_id]
+            if span is None:
+                raise ScoringError(f"Item {link_id} is reverse-keyed but has no range.", {link_id: "no range"})
+            if isinstance(span, Item):
+                span = to_decimal(span.min_value) + to_decimal(span.max_value)
+            value = span - value
+        values[link_id] = value
+    return values
 
 
-def _aggregate(item_ids: list[str], values: Mapping[str, Decimal], method: str) -> Decimal:
+def _aggregate(item_ids: Sequence[str], values: Mapping[str, Decimal], method: str) -> Decimal:
     """Sum or mean over the answered items; a sum with items absent is prorated to all of them."""
     answered = [values[link_id] for link_id in item_ids if link_id in values]
     subtotal = sum(answered, Decimal(0))
@@ -185,35 +293,50 @@ def _aggregate(item_ids: list[str], values: Mapping[str, Decimal], method: str) 
     return Decimal(len(item_ids)) * subtotal / len(answered)
 
 
-def _subscale(definition: Questionnaire, subscale: Subscale, values: Mapping[str, Decimal]) -> Decimal:
+def _subscale(subscale: Subscale, values: Mapping[str, Decimal], decimals: int | None) -> Decimal:
     if not any(link_id in values for link_id in subscale.items):
         raise ScoringError(
             f"Subscale {subscale.name} has no answered item.", {link_id: "missing" for link_id in subscale.items}
         )
-    return round_half_up(_aggregate(list(subscale.items), values, subscale.method), definition.scoring.decimals)
+    return round_half_up(_aggregate(subscale.items, values, subscale.method), decimals)
+
+
+def _band(bands: tuple[tuple[str, Decimal, Decimal], ...], value: Decimal, belongs_to: str) -> str | None:
+    """`band_for` over precomputed bounds."""
+    last = len(bands) - 1
+    for index, (name, lower, upper) in enumerate(bands):
+        if belongs_to == "upper":
+            if value >= lower and (value < upper or (index == last and value == upper)):
+                return name
+        elif (value > lower or (index == 0 and value == lower)) and value <= upper:
+            return name
+    return None
 
 
 def _flags(
-    definition: Questionnaire, total: Decimal, subscales: Mapping[str, Decimal], raw: Mapping[str, Decimal]
+    plan: _Plan, total: Decimal, subscales: Mapping[str, Decimal], raw: Mapping[str, Decimal]
 ) -> tuple[str, ...]:
     """Flags in the order of `alert_rules`, each once; item rules compare the raw (unreversed) answers."""
     raised: list[str] = []
-    for rule in definition.alert_rules:
+    for prepared in plan.rules:
+        rule, test, threshold = prepared.rule, prepared.test, prepared.threshold
         if rule.on == "total":
-            hit = compare(total, rule.comparison, rule.threshold)
+            hit = test(total, threshold)
         elif rule.on == "any_item":
-            link_ids = rule.items or tuple(item.link_id for item in definition.items if item.scored)
-            hit = any(compare(raw[link_id], rule.comparison, rule.threshold) for link_id in link_ids
-                      if link_id in raw)
+            hit = any(test(raw[link_id], threshold) for link_id in prepared.link_ids if link_id in raw)
         else:
             name = rule.items[0] if rule.items else ""
             if name not in subscales:
                 raise ScoringError(f"Alert rule {rule.flag} names an unknown subscale {name!r}.",
                                    {"answers": "definition error"})
-            hit = compare(subscales[name], rule.comparison, rule.threshold)
+            hit = test(subscales[name], threshold)
         if hit and rule.flag not in raised:
             raised.append(rule.flag)
     return tuple(raised)
+
+
+def _compare_with(comparison: Comparison, value: Any, threshold: Any) -> bool:
+    return compare(value, comparison, threshold)
 
 
 def _link_order(link_id: str) -> tuple[int, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 import pytest
@@ -345,3 +346,33 @@ class TestHelpers:
         assert str(round_half_up(Decimal("22.2222"), 1)) == "22.2"
         assert str(round_half_up(Decimal("36.0"), 2)) == "36.0"
         assert round_half_up(Decimal("0.125"), None) == Decimal("0.125")
+
+
+class TestPreparedDefinitions:
+    """The engine works a definition's structure out once; what it cannot precompute still fails per response."""
+
+    def test_a_replaced_definition_is_scored_by_its_own_rules(self):
+        first = definition()
+        assert score_answers(first, {"1": 1, "2": 1, "3": 1}).total == Decimal(3)
+        reversed_first = dataclasses.replace(first, scoring=dataclasses.replace(first.scoring, reverse=("1",)))
+        assert score_answers(reversed_first, {"1": 1, "2": 1, "3": 1}).total == Decimal(7)
+        assert score_answers(first, {"1": 1, "2": 1, "3": 1}).total == Decimal(3)
+
+    def test_a_threshold_that_is_not_a_number_fails_when_the_rule_is_evaluated(self):
+        toy = definition(alert_rules=(AlertRule(flag="odd", on="total", comparison="<", threshold="x"),))
+        with pytest.raises(ScoringError):
+            score_answers(toy, {"1": 1, "2": 1, "3": 1})
+
+    def test_an_unknown_comparison_fails_only_when_an_item_is_compared(self):
+        toy = definition(alert_rules=(AlertRule(flag="odd", on="any_item", comparison="!=", threshold=Decimal(1),
+                                                items=("3",)),))
+        with pytest.raises(ValueError):
+            score_answers(toy, {"1": 1, "2": 1, "3": 1})
+
+    def test_integer_and_decimal_answers_give_the_same_exact_result(self):
+        toy = definition(scoring=Scoring(method="mean", decimals=2, extras=("sum",), total_min=Decimal(1),
+                                          total_max=Decimal(5)))
+        from_ints = score_answers(toy, {"1": 1, "2": 2, "3": 2})
+        from_decimals = score_answers(toy, {"1": Decimal(1), "2": Decimal(2), "3": Decimal(2)})
+        assert from_ints == from_decimals
+        assert str(from_ints.total) == "1.67" and str(from_ints.extras["sum"]) == "5"

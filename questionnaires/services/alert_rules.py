@@ -38,6 +38,7 @@ from questionnaires.selectors.alert_history import (
     rupture_alerts,
 )
 from questionnaires.services.goal_alerts import goal_alerts_draft
+from questionnaires.sql_arrays import uuids_in
 
 if TYPE_CHECKING:
     from questionnaires.services.scoring import ScoredResponse
@@ -86,9 +87,13 @@ def alerts_raise(*, scored: Sequence[ScoredResponse]) -> RaisedAlerts:
         history_drafts, history_flags = _history_alerts(with_history)
         drafts.extend(history_drafts)
         _store_history_flags(with_history, history_flags)
+    if not drafts:
+        # A response is scored (and alerted on) once: what is being scored now has no alerts from before.
+        return RaisedAlerts(alerts=[], history_flags=history_flags)
     Alert.objects.bulk_create(drafts, ignore_conflicts=True)
     response_ids = [item.response.id for item in scored]
-    alerts = list(Alert.objects.filter(response_id__in=response_ids).select_related("client").order_by("id"))
+    # Without the client: the webhook outbox looks up the batch's client ids once, when it has subscribers.
+    alerts = list(Alert.objects.filter(response_id__in=uuids_in(response_ids)).order_by("id"))
     return RaisedAlerts(alerts=alerts, history_flags=history_flags)
 
 
@@ -101,7 +106,9 @@ def _store_history_flags(items: Sequence[ScoredResponse], history_flags: dict[UU
             merged = tuple(dict.fromkeys((*item.score.flags, *extra)))
             groups.setdefault((item.definition.version, merged), []).append(item.response.id)
     for (plugin_version, flags), response_ids in groups.items():
-        ScoreRow.objects.filter(response_id__in=response_ids, plugin_version=plugin_version).update(flags=list(flags))
+        ScoreRow.objects.filter(response_id__in=uuids_in(response_ids), plugin_version=plugin_version).update(
+            flags=list(flags)
+        )
 
 
 def _draft(item: ScoredResponse, kind: str, message: str, details: dict, priority: str | None = None) -> Alert:

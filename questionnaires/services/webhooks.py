@@ -28,8 +28,9 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
-from questionnaires.models import Alert, WebhookDelivery, WebhookSubscription
+from questionnaires.models import Alert, TherapyClient, WebhookDelivery, WebhookSubscription
 from questionnaires.services.errors import InvalidInput
+from questionnaires.sql_arrays import ints_in
 from questionnaires.validation import Problem
 
 if TYPE_CHECKING:
@@ -163,13 +164,17 @@ def webhook_events_record(*, scored: Sequence[ScoredResponse], alerts: Sequence[
         subscriptions.setdefault(subscription.clinic_id, []).append(subscription)
     if not subscriptions:
         return []
+    # One read of the batch's clients' external ids, not one per payload.
+    client_ids = {item.response.client_id for item in scored} | {alert.client_id for alert in alerts}
+    external_ids = dict(TherapyClient.objects.filter(id__in=ints_in(client_ids)).values_list("id", "external_id"))
     events: list[tuple[int, str, str, dict]] = []
     for item in scored:
         event_id = f"response.scored:{item.response.id}"
-        events.append((item.response.clinic_id, "response.scored", event_id, _scored_payload(item)))
+        payload = _scored_payload(item, external_ids[item.response.client_id])
+        events.append((item.response.clinic_id, "response.scored", event_id, payload))
     for alert in alerts:
         event_id = f"alert.raised:{alert.id}"
-        events.append((alert.clinic_id, "alert.raised", event_id, _alert_payload(alert)))
+        events.append((alert.clinic_id, "alert.raised", event_id, _alert_payload(alert, external_ids[alert.client_id])))
     deliveries = [
         WebhookDelivery(
             subscription=subscription,
@@ -196,11 +201,11 @@ def webhook_events_record(*, scored: Sequence[ScoredResponse], alerts: Sequence[
     ]
 
 
-def _scored_payload(item: ScoredResponse) -> dict:
+def _scored_payload(item: ScoredResponse, client_external_id: str) -> dict:
     response, score = item.response, item.score
     return {
         "response": str(response.id),
-        "client": response.client.external_id,
+        "client": client_external_id,
         "questionnaire": item.definition.id,
         "version": item.definition.version,
         "session": response.session_number,
@@ -215,14 +220,14 @@ def _scored_payload(item: ScoredResponse) -> dict:
     }
 
 
-def _alert_payload(alert: Alert) -> dict:
+def _alert_payload(alert: Alert, client_external_id: str) -> dict:
     return {
         "alert": alert.id,
         "kind": alert.kind,
         "priority": alert.priority,
         "questionnaire": alert.questionnaire_id,
         "response": str(alert.response_id) if alert.response_id else None,
-        "client": alert.client.external_id,
+        "client": client_external_id,
         "message": alert.message,
         "details": alert.details,
     }
