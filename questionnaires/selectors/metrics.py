@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date
@@ -38,6 +38,16 @@ def counted_scores():
     )
 
 
+DAY_KEY = (
+    "response__clinic_id",
+    "response__clinician_id",
+    "response__questionnaire_version__questionnaire_id",
+    "response__rater",
+    "day",
+)
+"""What the from-scratch GROUP BY groups on; a day folds into its week and month cells."""
+
+
 def metrics_recomputed(*, clinic_ids: Iterable[int] | None = None) -> dict[CellKey, CellValues]:
     """Every rollup cell computed from scratch: one GROUP BY per day, folded into weeks and months."""
     scores = counted_scores()
@@ -61,51 +71,53 @@ def metrics_recomputed(*, clinic_ids: Iterable[int] | None = None) -> dict[CellK
             default=Value(0),
             output_field=IntegerField(),
         )
-    kinds = sorted(set(Alert.objects.values_list("kind", flat=True).distinct()))
-    # `IN (subquery)` rather than a correlated EXISTS: PostgreSQL hashes each kind's ids once
-    # instead of probing the alerts once per score.
-    alert_counts = {
-        f"alert_{index}": Count(
-            "id", filter=Q(response_id__in=Alert.objects.filter(kind=kind).values("response_id"))
-        )
-        for index, kind in enumerate(kinds)
-    }
     rows = (
         scores.annotate(day=TruncDate("response__authored_at", tzinfo=UTC))
-        .values(
-            "response__clinic_id",
-            "response__clinician_id",
-            "response__questionnaire_version__questionnaire_id",
-            "response__rater",
-            "day",
-        )
-        .annotate(
-            count=Count("id"),
-            total_sum=Sum("total"),
-            squares=Sum(F("total") * F("total")),
-            below=Sum(below),
-            **alert_counts,
-        )
+        .values(*DAY_KEY)
+        .annotate(count=Count("id"), total_sum=Sum("total"), squares=Sum(F("total") * F("total")), below=Sum(below))
         .order_by()
     )
+    alerts = _alert_counts(clinic_ids)
     cells: dict[CellKey, CellValues] = defaultdict(CellValues)
     for row in rows:
+        day_key = tuple(row[name] for name in DAY_KEY)
         values = contribution(
             count=row["count"],
             total_sum=to_decimal(row["total_sum"]),
             total_sum_squares=to_decimal(row["squares"]),
             below_cutoff=row["below"] or 0,
-            alert_counts={kind: row[f"alert_{index}"] for index, kind in enumerate(kinds)},  # type: ignore[arg-type]
+            alert_counts=alerts.get(day_key, Counter()),
         )
+        clinic_id, clinician_id, questionnaire_id, rater, day = day_key
         for key in cell_keys(
-            clinic_id=row["response__clinic_id"],
-            clinician_id=row["response__clinician_id"],
-            questionnaire_id=row["response__questionnaire_version__questionnaire_id"],
-            rater=row["response__rater"],
-            day=row["day"],
+            clinic_id=clinic_id, clinician_id=clinician_id, questionnaire_id=questionnaire_id, rater=rater, day=day
         ):
             cells[key].add(values)
     return dict(cells)
+
+
+def _alert_counts(clinic_ids: Iterable[int] | None) -> dict[tuple, Counter]:
+    """Alerts on counted responses, by day key and kind.
+
+    A GROUP BY of its own: joining alerts into the score aggregate would repeat a score once per
+    alert, and a per-kind subquery there is probed once per score.
+    """
+    alerts = Alert.objects.filter(
+        response__status=Response.Status.SCORED,
+        response__scores__plugin_version=F("response__questionnaire_version__version"),
+    )
+    if clinic_ids is not None:
+        alerts = alerts.filter(response__clinic_id__in=list(clinic_ids))
+    rows = (
+        alerts.annotate(day=TruncDate("response__authored_at", tzinfo=UTC))
+        .values_list(*DAY_KEY, "kind")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    counts: dict[tuple, Counter] = defaultdict(Counter)
+    for *day_key, kind, count in rows:
+        counts[tuple(day_key)][kind] += count
+    return counts
 
 
 def rollup_cells(*, clinic_ids: Iterable[int] | None = None) -> dict[CellKey, CellValues]:
