@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date
 from decimal import Decimal
 
@@ -148,20 +148,7 @@ FIGURE_FIELDS = (
     "n", "total_sum", "total_sum_squares", "below_cutoff", "alerts",
     "reliable_improvement", "reliable_deterioration", "recovered",
 )
-
-
-@dataclass
-class CellFigures:
-    """The stored sums of one rollup cell, read as plain values (no model per cell on the read path)."""
-
-    n: int = 0
-    total_sum: Decimal = Decimal(0)
-    total_sum_squares: Decimal = Decimal(0)
-    below_cutoff: int = 0
-    alerts: dict = field(default_factory=dict)
-    reliable_improvement: int = 0
-    reliable_deterioration: int = 0
-    recovered: int = 0
+"""The rollup columns read into a `CellValues`, in its field order (no model per cell on the read path)."""
 
 
 @dataclass
@@ -169,7 +156,7 @@ class MetricCell:
     period_start: date
     clinician_id: int | None
     clinician: str | None
-    figures: CellFigures
+    figures: CellValues
     suppressed: bool = False
 
     def as_dict(self) -> dict:
@@ -235,10 +222,10 @@ def metric_cells(
     rows = rows.order_by("period_start", "clinician_key").values_list(
         "scope", "period_start", "clinician_key", "clinician__username", *FIGURE_FIELDS
     )
-    totals: dict[date, CellFigures] = {}
+    totals: dict[date, CellValues] = {}
     cells: list[MetricCell] = []
     for scope, start, clinician_key, username, *figures in rows:
-        shaped = CellFigures(*figures)
+        shaped = CellValues(*figures)
         if scope == MetricRollup.Scope.CLINIC:
             totals[start] = shaped
             if group_by == "clinic":
@@ -252,7 +239,7 @@ def metric_cells(
     return cells
 
 
-def suppress(cells: list[MetricCell], *, totals: dict[date, CellFigures], min_cell: int) -> None:
+def suppress(cells: list[MetricCell], *, totals: dict[date, CellValues], min_cell: int) -> None:
     """Primary suppression (n < min_cell), then complementary suppression per period.
 
     A clinician cell could be derived as the clinic total minus the other clinicians' cells

@@ -11,9 +11,10 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from questionnaires.metric_cells import CellValues
 from questionnaires.models import MetricRollup, Response, Score, StaffMembership
 from questionnaires.principals import Principal
-from questionnaires.selectors.metrics import CellFigures, MetricCell, metrics_recomputed, rollup_cells, suppress
+from questionnaires.selectors.metrics import MetricCell, metrics_recomputed, rollup_cells, suppress
 from questionnaires.services.metrics import metrics_rollup
 from questionnaires.services.responses import response_submit
 from questionnaires.services.sweep import responses_sweep
@@ -117,37 +118,37 @@ def test_a_recompute_flags_the_scores_it_counted_and_only_those(north, scored):
 
 
 def _cell(n: int, clinician: int | None, start: date = date(2026, 3, 2)) -> MetricCell:
-    return MetricCell(start, clinician, None if clinician is None else f"c{clinician}", CellFigures(n=n))
+    return MetricCell(start, clinician, None if clinician is None else f"c{clinician}", CellValues(n=n))
 
 
 def test_cells_below_the_minimum_are_suppressed_and_one_more_so_the_hidden_one_cannot_be_derived():
     cells = [_cell(3, 1), _cell(6, 2), _cell(9, 3)]
-    suppress(cells, totals={date(2026, 3, 2): CellFigures(n=18)}, min_cell=5)
+    suppress(cells, totals={date(2026, 3, 2): CellValues(n=18)}, min_cell=5)
     assert [cell.suppressed for cell in cells] == [True, True, False]
     assert cells[0].as_dict()["n"] is None and cells[0].as_dict()["mean"] is None
 
 
 def test_no_complementary_suppression_when_two_cells_are_already_hidden_or_none_is():
     two_hidden = [_cell(3, 1), _cell(4, 2), _cell(9, 3)]
-    suppress(two_hidden, totals={date(2026, 3, 2): CellFigures(n=16)}, min_cell=5)
+    suppress(two_hidden, totals={date(2026, 3, 2): CellValues(n=16)}, min_cell=5)
     assert [cell.suppressed for cell in two_hidden] == [True, True, False]
     none_hidden = [_cell(6, 1), _cell(7, 2)]
-    suppress(none_hidden, totals={date(2026, 3, 2): CellFigures(n=13)}, min_cell=5)
+    suppress(none_hidden, totals={date(2026, 3, 2): CellValues(n=13)}, min_cell=5)
     assert [cell.suppressed for cell in none_hidden] == [False, False]
 
 
 def test_a_small_unassigned_remainder_counts_as_a_hidden_cell():
     # 15 in the clinic, 13 with a clinician: the 2 without one could be derived, so the smallest cell goes too
     cells = [_cell(6, 1), _cell(7, 2)]
-    suppress(cells, totals={date(2026, 3, 2): CellFigures(n=15)}, min_cell=5)
+    suppress(cells, totals={date(2026, 3, 2): CellValues(n=15)}, min_cell=5)
     assert [cell.suppressed for cell in cells] == [True, False]
     # a hidden clinician cell and a hidden remainder already protect each other
     two = [_cell(3, 1), _cell(7, 2)]
-    suppress(two, totals={date(2026, 3, 2): CellFigures(n=12)}, min_cell=5)
+    suppress(two, totals={date(2026, 3, 2): CellValues(n=12)}, min_cell=5)
     assert [cell.suppressed for cell in two] == [True, False]
     # no remainder: the one hidden cell would be the total minus the other, so that one is hidden too
     single = [_cell(3, 1), _cell(7, 2)]
-    suppress(single, totals={date(2026, 3, 2): CellFigures(n=10)}, min_cell=5)
+    suppress(single, totals={date(2026, 3, 2): CellValues(n=10)}, min_cell=5)
     assert [cell.suppressed for cell in single] == [True, True]
 
 
