@@ -34,6 +34,11 @@ def _database() -> dict:
     if not config.get("ENGINE"):
         raise ConfigError(f"DATABASE_URL: unsupported scheme in {url!r}")
     if config["ENGINE"].endswith("postgresql"):
+        # The same backend, but its per-request health check makes no round trip on a quiet connection,
+        # and the submission insert is a prepared statement (off: DB_PREPARED_STATEMENTS=0, e.g. behind a
+        # transaction-pooling PgBouncer older than 1.21).
+        config["ENGINE"] = "alliance_api.db.postgresql"
+        config["PREPARED_STATEMENTS"] = env_bool("DB_PREPARED_STATEMENTS", True)
         config.setdefault("OPTIONS", {})["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT", 5)
     return config
 

@@ -12,7 +12,7 @@ def _field_limit(name: str) -> int:
     return AuditEvent._meta.get_field(name).max_length
 
 
-def _build(
+def audit_event_build(
     *,
     actor: str,
     action: str,
@@ -22,8 +22,11 @@ def _build(
     clinic_id: int | None = None,
     detail: str = "",
 ) -> AuditEvent:
-    # Values are clipped to the column sizes: an over-long detail must never turn the
-    # request being audited into a database error.
+    """The unsaved event, for a caller that inserts it together with the data it audits.
+
+    Values are clipped to the column sizes: an over-long detail must never turn the request
+    being audited into a database error.
+    """
     return AuditEvent(
         actor=actor[: _field_limit("actor")],
         action=action[: _field_limit("action")],
@@ -46,7 +49,7 @@ def audit_record(
     detail: str = "",
 ) -> AuditEvent:
     """Record who did what to which client data; called by every edge (API, FHIR, admin) that touches it."""
-    event = _build(
+    event = audit_event_build(
         actor=actor,
         action=action,
         object_type=object_type,
@@ -64,7 +67,7 @@ def audit_record_many(events: Iterable[Mapping[str, Any]]) -> list[AuditEvent]:
 
     Each mapping takes the keyword arguments of `audit_record`.
     """
-    built = [_build(**event) for event in events]
+    built = [audit_event_build(**event) for event in events]
     if not built:
         return []
     return AuditEvent.objects.bulk_create(built)

@@ -19,16 +19,19 @@ from typing import Any
 import orjson
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from questionnaires.contract import Questionnaire
 from questionnaires.dynamic_items import validate_answers_for_client
-from questionnaires.models import Response, TherapyClient
+from questionnaires.models import AuditEvent, Response, TherapyClient
 from questionnaires.principals import Principal
 from questionnaires.registry import DefinitionChanged, get_registry
 from questionnaires.selectors.clients import clients_visible_to
 from questionnaires.selectors.responses import responses_visible_to
+from questionnaires.services.audit import audit_event_build
 from questionnaires.services.errors import Conflict, IdempotencyMismatch, InvalidInput
+from questionnaires.services.score_publisher import scoring_enqueue_soon
 from questionnaires.services.scoring import scoring_enqueue
 from questionnaires.validation import Problem
 
@@ -235,8 +238,8 @@ class _Lookups:
     clinicians: dict[str, Any]
 
 
-def _lookups(principal: Principal, submissions: Sequence[Submission]) -> _Lookups:
-    external_ids = {s.client for s in submissions if s.client is not None}
+def _lookups(principal: Principal, submissions: Sequence[Submission], *, with_clients: bool = True) -> _Lookups:
+    external_ids = {s.client for s in submissions if s.client is not None} if with_clients else set()
     usernames = {s.clinician for s in submissions if s.clinician is not None}
     clients = (
         {c.external_id: c for c in clients_visible_to(principal).filter(external_id__in=external_ids)}
@@ -342,46 +345,216 @@ def _storable(value: Any) -> Any:
 
 
 def response_submit(
-    *, principal: Principal, payload: Any, idempotency_key: str | None = None, source: str = Response.Source.API
+    *,
+    principal: Principal,
+    payload: Any,
+    idempotency_key: str | None = None,
+    source: str = Response.Source.API,
+    audited: bool = False,
 ) -> SubmitResult:
     """Store one response and enqueue its scoring on commit; a known Idempotency-Key replays the first result.
 
+    With `audited`, the create (or the replay) is written to the audit log atomically with the row:
+    one commit per submission, and no stored response without its event.
     Raises InvalidInput (every problem), IdempotencyMismatch (same key, other body) or
     Conflict (the key belongs to a response this caller may not see).
     """
-    body_fingerprint = fingerprint(payload) if idempotency_key else ""
-    with transaction.atomic():
-        if idempotency_key:
-            existing = Response.objects.filter(clinic_id=principal.clinic_id, idempotency_key=idempotency_key).first()
-            if existing is not None:
-                return _replay(principal, existing, body_fingerprint)
-        submission, problems = submission_read(payload)
-        if submission is None:
-            raise InvalidInput("The response is not valid; see errors.", problems)
-        lookups = _lookups(principal, [submission])
-        _default_client(principal, submission, lookups)
-        response, build_problems = _build(principal, submission, lookups, source=source)
-        problems = every_problem(problems, build_problems)
-        if problems:
-            raise InvalidInput("The response is not valid; see errors.", problems)
-        response.idempotency_key = idempotency_key or None
-        response.request_fingerprint = body_fingerprint
-        if not idempotency_key:
-            # Nothing unique can collide without a key, so no savepoint (two round trips) is needed.
-            response.save(force_insert=True)
-            scoring_enqueue(response_ids=[response.id])
-            return SubmitResult(response=response, created=True)
-        try:
-            with transaction.atomic():
-                response.save(force_insert=True)
-        except IntegrityError:
-            # Another request with the same key committed first: answer as its replay.
-            existing = Response.objects.filter(clinic_id=principal.clinic_id, idempotency_key=idempotency_key).first()
-            if existing is None:
-                raise Conflict("A request with this Idempotency-Key is in progress; retry.") from None
-            return _replay(principal, existing, body_fingerprint)
-        scoring_enqueue(response_ids=[response.id])
+    if idempotency_key:
+        return _submit_keyed(principal, payload, idempotency_key, source=source, audited=audited)
+    submission, problems = _read(payload)
+    client_query = _client_query_for_insert(principal, submission, problems)
+    response = _validated(principal, submission, problems, source=source, client_in_insert=client_query is not None)
+    event = _creation_event(principal, response, created=True) if audited else None
+    if not _insert_with_event(response, event, client_query=client_query):
+        raise InvalidInput("The response is not valid; see errors.", [Problem("client", "unknown client", "unknown")])
+    scoring_enqueue_soon(response_ids=[response.id])
     return SubmitResult(response=response, created=True)
+
+
+def _read(payload: Any) -> tuple[Submission, list[Problem]]:
+    submission, problems = submission_read(payload)
+    if submission is None:
+        raise InvalidInput("The response is not valid; see errors.", problems)
+    return submission, problems
+
+
+def _validated(
+    principal: Principal,
+    submission: Submission,
+    problems: list[Problem],
+    *,
+    source: str,
+    client_in_insert: bool = False,
+) -> Response:
+    """The unsaved response, or InvalidInput naming every problem with the envelope, the names and the answers.
+
+    `client_in_insert`: the client is not looked up here but by the insert itself (see
+    `_client_query_for_insert`); the response carries an unsaved stand-in until then. If
+    anything else is wrong, the client is looked up after all, so the rejection names it too.
+    """
+    lookups = _lookups(principal, [submission], with_clients=not client_in_insert)
+    if client_in_insert:
+        assert submission.client is not None
+        lookups.clients[submission.client] = TherapyClient(clinic_id=principal.clinic_id, external_id=submission.client)
+    _default_client(principal, submission, lookups)
+    response, build_problems = _build(principal, submission, lookups, source=source)
+    if build_problems and client_in_insert:
+        return _validated(principal, submission, problems, source=source)
+    problems = every_problem(problems, build_problems)
+    if problems:
+        raise InvalidInput("The response is not valid; see errors.", problems)
+    assert response is not None
+    return response
+
+
+def _client_query_for_insert(
+    principal: Principal, submission: Submission, problems: list[Problem]
+) -> tuple[str, Sequence] | None:
+    """SQL selecting the named client's id if this caller may submit for it, for the insert to use; else None.
+
+    Resolving the client inside the insert saves a query and a round trip per submission. It is
+    used only when the envelope is sound and the answers do not depend on the client (items made
+    of the client's goals); if the answers turn out wrong, `_validated` looks the client up after
+    all, since a rejection lists every problem. An API key or a supervisor sees the whole clinic
+    (`clients_visible_to`), so its query is written out; other callers use that selector's SQL.
+    """
+    if connection.vendor != "postgresql" or problems or submission.client is None:
+        return None
+    definition = get_registry().get(submission.questionnaire, submission.version)
+    if definition is None or definition.dynamic_items is not None:
+        return None
+    if principal.sees_whole_clinic:
+        table = connection.ops.quote_name(TherapyClient._meta.db_table)
+        return f"SELECT id FROM {table} WHERE clinic_id = %s AND external_id = %s", (
+            principal.clinic_id, submission.client,
+        )
+    visible = clients_visible_to(principal).filter(external_id=submission.client).values("id")[:1]
+    return visible.query.get_compiler(connection=connection).as_sql()
+
+
+def _creation_event(principal: Principal, response: Response, *, created: bool) -> AuditEvent:
+    return audit_event_build(
+        actor=principal.label,
+        action="create",
+        object_type="response",
+        object_ids=[str(response.id)],
+        outcome="ok" if created else "replayed",
+        clinic_id=principal.clinic_id,
+    )
+
+
+def _submit_keyed(
+    principal: Principal, payload: Any, idempotency_key: str, *, source: str, audited: bool
+) -> SubmitResult:
+    """With an Idempotency-Key: find a first use, or insert under a savepoint that tells a concurrent twin apart."""
+    body_fingerprint = fingerprint(payload)
+    with transaction.atomic():
+        result = _submit_keyed_in_transaction(principal, payload, idempotency_key, body_fingerprint, source)
+        if audited:
+            _creation_event(principal, result.response, created=result.created).save()
+    return result
+
+
+def _submit_keyed_in_transaction(
+    principal: Principal, payload: Any, idempotency_key: str, body_fingerprint: str, source: str
+) -> SubmitResult:
+    existing = Response.objects.filter(clinic_id=principal.clinic_id, idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return _replay(principal, existing, body_fingerprint)
+    submission, problems = _read(payload)
+    response = _validated(principal, submission, problems, source=source)
+    response.idempotency_key = idempotency_key
+    response.request_fingerprint = body_fingerprint
+    try:
+        with transaction.atomic():
+            response.save(force_insert=True)
+    except IntegrityError:
+        # Another request with the same key committed first: answer as its replay.
+        existing = Response.objects.filter(clinic_id=principal.clinic_id, idempotency_key=idempotency_key).first()
+        if existing is None:
+            raise Conflict("A request with this Idempotency-Key is in progress; retry.") from None
+        return _replay(principal, existing, body_fingerprint)
+    scoring_enqueue_soon(response_ids=[response.id])
+    return SubmitResult(response=response, created=True)
+
+
+def _insert_with_event(
+    response: Response, event: AuditEvent | None, *, client_query: tuple[str, Sequence] | None = None
+) -> bool:
+    """Insert the response and its audit event as one statement; False if `client_query` found no client.
+
+    On PostgreSQL a data-modifying WITH makes both inserts one atomic statement: one round trip
+    and, in autocommit, one commit, with no BEGIN/COMMIT round trips (inside a caller's
+    transaction it simply joins it). The client id comes from `client_query` when given, else
+    from the response. Elsewhere (SQLite) the two ORM inserts share a transaction. No save
+    signals fire either way, as for `bulk_create`; neither model has receivers.
+    """
+    if connection.vendor != "postgresql":
+        assert client_query is None, "the client is resolved by the insert only on PostgreSQL"
+        with transaction.atomic():
+            response.save(force_insert=True)
+            if event is not None:
+                event.save()
+        return True
+    client_sql, client_params = client_query or ("SELECT %s AS id", [response.client_id])
+    quote = connection.ops.quote_name
+    client_column = Response._meta.get_field("client").column
+    response_columns, response_values = _insert_columns(response)
+    select_list = ", ".join("visible.id" if column == client_column else "%s" for column in response_columns)
+    sql = (
+        f"WITH visible AS ({client_sql}), "
+        f"stored AS (INSERT INTO {quote(Response._meta.db_table)} ({', '.join(map(quote, response_columns))}) "
+        f"SELECT {select_list} FROM visible RETURNING {quote(client_column)})"
+    )
+    params = [
+        *client_params,
+        *(value for column, value in zip(response_columns, response_values, strict=True) if column != client_column),
+    ]
+    if event is not None:
+        event_columns, event_values = _insert_columns(event)
+        sql += (
+            f", event AS (INSERT INTO {quote(AuditEvent._meta.db_table)} ({', '.join(map(quote, event_columns))}) "
+            f"SELECT {', '.join(['%s'] * len(event_columns))} FROM stored RETURNING id) "
+            f"SELECT stored.{quote(client_column)}, event.id FROM stored CROSS JOIN event"
+        )
+        params.extend(event_values)
+    else:
+        sql += f" SELECT {quote(client_column)}, NULL FROM stored"
+    with _hot_cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    client_id, event_id = row
+    client = response.client
+    if client.pk is None:  # the stand-in: now the stored client's id is known
+        client.pk = client_id
+        _mark_saved(client)
+    response.client = client
+    _mark_saved(response)
+    if event is not None:
+        event.pk = event_id
+        _mark_saved(event)
+    return True
+
+
+def _hot_cursor():
+    """A cursor whose statements the server keeps prepared (this project's backend), else a plain one."""
+    prepared_cursor = getattr(connection, "prepared_cursor", None)
+    return prepared_cursor() if prepared_cursor is not None else connection.cursor()
+
+
+def _insert_columns(row: Model) -> tuple[list[str], list]:
+    """Columns and values of one unsaved row, prepared as the ORM's insert prepares them (auto_now_add included)."""
+    meta = row._meta
+    fields = [field for field in meta.local_concrete_fields if field is not meta.auto_field]
+    values = [field.get_db_prep_save(field.pre_save(row, True), connection=connection) for field in fields]
+    return [field.column for field in fields], values
+
+
+def _mark_saved(row: Model) -> None:
+    row._state.adding = False
+    row._state.db = connection.alias
 
 
 def _replay(principal: Principal, existing: Response, body_fingerprint: str) -> SubmitResult:

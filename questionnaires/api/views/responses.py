@@ -87,13 +87,9 @@ class ResponseListView(ApiListView):
             problem = idempotency_key_problem(key)
             if problem:
                 raise InvalidInput("The Idempotency-Key header is not valid.", [problem])
-        result = response_submit(principal=self.principal, payload=request.data, idempotency_key=key)
+        # The service writes the audit event atomically with the row (one commit, not two).
+        result = response_submit(principal=self.principal, payload=request.data, idempotency_key=key, audited=True)
         body = _shaped(result.response, created=result.created)
-        self.audit(
-            action="create",
-            object_ids=[result.response.id],
-            outcome="ok" if result.created else "replayed",
-        )
         headers = {"Location": f"/api/v1/responses/{result.response.id}/"}
         if not result.created:
             headers["Idempotent-Replayed"] = "true"
