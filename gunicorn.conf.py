@@ -34,3 +34,21 @@ max_requests_jitter = max_requests // 10
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "warning")
+
+
+def post_worker_init(worker) -> None:
+    """Move what the loaded app allocated out of the collector's reach.
+
+    Django, the URLconf and the plugin registry are long-lived; without this every full
+    collection re-scans them, which showed as 30-40 ms stalls at the 95th percentile of
+    large answers (e.g. clinician metrics).
+    """
+    import gc
+
+    from django.urls import get_resolver
+
+    from questionnaires.registry import get_registry
+
+    get_resolver().reverse_dict  # noqa: B018 (builds the URL patterns now, before the freeze)
+    get_registry()
+    gc.freeze()
