@@ -1,6 +1,6 @@
 """Benchmark 4: /api/v1/metrics/ latency over a large generated history, full recompute time, incremental update time.
 
-Run: .venv/bin/python bench/metrics.py [--rows 1000000] [--reuse]
+Run: .venv/bin/python bench/metrics.py [--rows 10000000] [--reuse]
 Data comes from bench/generate_data.py (COPY). The recompute is `manage.py recompute_metrics`'s
 function; the incremental update is the aggregation task's function on 1,000 new scores. The
 endpoint is read through gunicorn with wrk; its limit is the same deployment's tiny authenticated GET.
@@ -26,7 +26,7 @@ TINY_PATH = "/api/v1/questionnaires/srs/"
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--reuse", action="store_true", help="keep the generated rows if the clinic has enough")
     parser.add_argument("--seconds", type=int, default=10)
     args = parser.parse_args()
