@@ -98,7 +98,8 @@ def publish(task, *, args: list | None = None, kwargs: dict | None = None, what:
     """
     global _broker_down_until
     if time.monotonic() < _broker_down_until:
-        logger.warning("broker marked down; %s left for the sweep", what or task.name)
+        # The outage was logged as a warning when it began; one line per skipped publish would flood the log.
+        logger.debug("broker marked down; %s left for the sweep", what or task.name)
         return False
     try:
         task.apply_async(args=args or [], kwargs=kwargs or {}, **options)

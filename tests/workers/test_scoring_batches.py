@@ -127,3 +127,30 @@ def test_the_sweep_is_a_periodic_task_admins_can_edit():
     assert (task.task, task.interval.every, task.interval.period, task.enabled) == (
         "questionnaires.sweep", 30, "seconds", True,
     )
+
+
+def test_a_broker_outage_is_logged_once_not_once_per_publish(caplog):
+    from questionnaires.services.scoring import broker_backoff_reset, publish
+
+    class UnreachableBroker:
+        name = "probe"
+        calls = 0
+
+        def apply_async(self, **options):
+            self.calls += 1
+            raise OSError("connection refused")
+
+    task = UnreachableBroker()
+    broker_backoff_reset()
+    try:
+        with caplog.at_level("DEBUG", logger="questionnaires.services.scoring"):
+            results = [publish(task, args=[number], what=f"batch {number}") for number in range(5)]
+    finally:
+        broker_backoff_reset()
+    assert results == [False] * 5
+    assert task.calls == 1  # the back-off skips the broker after the first failure
+    warnings = [record for record in caplog.records if record.levelname == "WARNING"]
+    assert [record.getMessage() for record in warnings] == [
+        "broker unavailable (connection refused); batch 0 left for the sweep"
+    ]
+    assert sum("broker marked down" in record.getMessage() for record in caplog.records) == 4
