@@ -49,6 +49,12 @@ def pending_count() -> int:
     return Response.objects.filter(status=Response.Status.PENDING).count()
 
 
+def pending_among(ids: list[str]) -> bool:
+    from questionnaires.models import Response
+
+    return Response.objects.filter(id__in=ids, status=Response.Status.PENDING).exists()
+
+
 def bare_loop(ids: list[str]) -> float:
     """Read, score and write in this process: the same plugin call and the same score rows, nothing else.
 
@@ -107,11 +113,18 @@ def main() -> int:
         started = time.perf_counter()
         _publish_chunks(ids)
         deadline = started + args.timeout
-        left = len(ids)
+        # One solo worker takes the tasks in the order they were published, so watching the last
+        # chunk (500 primary-key lookups) tells when it is done without counting the whole backlog
+        # twice a second on the cores the worker needs; the full count then confirms it.
+        last_chunk = ids[-CHUNK:]
+        while pending_among(last_chunk) and time.perf_counter() < deadline:
+            time.sleep(0.1)
+        elapsed = time.perf_counter() - started
+        left = pending_count()
         while left and time.perf_counter() < deadline:
             time.sleep(0.5)
             left = pending_count()
-        elapsed = time.perf_counter() - started
+            elapsed = time.perf_counter() - started
     finally:
         processes.stop_all()
     scored = len(ids) - left
