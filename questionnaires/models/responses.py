@@ -28,8 +28,14 @@ class Response(models.Model):
         CLINICIAN = "clinician", "Clinician"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    clinic = models.ForeignKey("questionnaires.Clinic", on_delete=models.PROTECT, related_name="responses")
-    client = models.ForeignKey("questionnaires.TherapyClient", on_delete=models.PROTECT, related_name="responses")
+    # No single-column indexes on clinic and client: the composite indexes below lead with them, and
+    # every extra index is written again by each insert and each status update.
+    clinic = models.ForeignKey(
+        "questionnaires.Clinic", on_delete=models.PROTECT, related_name="responses", db_index=False
+    )
+    client = models.ForeignKey(
+        "questionnaires.TherapyClient", on_delete=models.PROTECT, related_name="responses", db_index=False
+    )
     clinician = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="responses"
     )
@@ -71,7 +77,8 @@ class Response(models.Model):
 class Score(models.Model):
     """The result of scoring one response with one plugin version."""
 
-    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="scores")
+    # Indexed by the unique (response, plugin_version) constraint, which leads with it.
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="scores", db_index=False)
     plugin_version = models.CharField(max_length=32)
     total = models.DecimalField(max_digits=12, decimal_places=4)
     subscales = models.JSONField(default=dict, blank=True)
@@ -107,9 +114,12 @@ class Alert(models.Model):
         NORMAL = "normal", "Normal"
         HIGH = "high", "High"
 
-    clinic = models.ForeignKey("questionnaires.Clinic", on_delete=models.CASCADE, related_name="alerts")
+    # clinic and response are indexed by alert_clinic_open_idx and the unique (response, kind), which lead with them.
+    clinic = models.ForeignKey("questionnaires.Clinic", on_delete=models.CASCADE, related_name="alerts", db_index=False)
     client = models.ForeignKey("questionnaires.TherapyClient", on_delete=models.CASCADE, related_name="alerts")
-    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="alerts", null=True, blank=True)
+    response = models.ForeignKey(
+        Response, on_delete=models.CASCADE, related_name="alerts", null=True, blank=True, db_index=False
+    )
     questionnaire_id = models.CharField(max_length=64)
     kind = models.CharField(max_length=64)
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
