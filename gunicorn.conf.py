@@ -2,9 +2,10 @@
 
 Threaded (gthread) workers keep serving while some connections are slow: a sync worker is
 held by one slow client for the whole `timeout`, so a handful of slow-loris sockets would
-stall every sync worker. gunicorn has no header-read deadline, so a flood of slow sockets
-larger than workers x threads still needs a buffering reverse proxy (nginx, a cloud load
-balancer) in front; the README's deployment section says so. Every value can be overridden
+stall every sync worker. gunicorn has no header-read deadline, and the kernel may hand several
+slow sockets to the same worker, so more slow sockets than one worker's threads can hold that
+worker: a buffering reverse proxy (nginx, a cloud load balancer) belongs in front; the README's
+deployment section says so. Every value can be overridden
 by the environment or on the command line.
 """
 

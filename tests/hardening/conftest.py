@@ -69,7 +69,7 @@ class Gunicorn:
 
 @pytest.fixture
 def gunicorn_server(transactional_db, redis_url, request):
-    """gunicorn per gunicorn.conf.py (2 workers x 4 threads here) on the test database; rate limits off."""
+    """gunicorn per gunicorn.conf.py (2 workers x 8 threads, its default) on the test database; rate limits off."""
     services.require_postgresql()
     env = {
         **os.environ,
@@ -80,7 +80,7 @@ def gunicorn_server(transactional_db, redis_url, request):
         "DEBUG": "0",
         "THROTTLE_RATE": "",
         "WEB_CONCURRENCY": "2",
-        "GUNICORN_THREADS": "4",
+        "GUNICORN_THREADS": "8",
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("SECRET_KEY", None)  # no TLS redirect on plain loopback HTTP
