@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from questionnaires.api.parsing import date_range
 from questionnaires.api.views.base import ApiView, problem_docs
 from questionnaires.selectors.metrics import metric_cells
 from questionnaires.services.errors import InvalidInput
@@ -95,16 +94,7 @@ def _parsed(params) -> dict:
         if value not in allowed:
             problems.append(Problem(name, f"one of {', '.join(allowed)}", "invalid_choice"))
         query[name] = value
-    for name in ("from", "to"):
-        raw = params.get(name)
-        query[name] = None
-        if raw:
-            try:
-                query[name] = date.fromisoformat(raw)
-            except ValueError:
-                problems.append(Problem(name, "a date, YYYY-MM-DD", "invalid"))
-    if query.get("from") and query.get("to") and query["from"] > query["to"]:
-        problems.append(Problem("from", "after `to`", "invalid"))
+    query.update(date_range(params, problems))
     if problems:
         raise InvalidInput("The metrics query is not valid; see errors.", problems)
     return query

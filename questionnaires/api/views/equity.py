@@ -7,14 +7,13 @@ supervisors and the clinic's API key only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from questionnaires.api.parsing import json_object_body
 from questionnaires.api.views.base import ApiView, problem_docs
 from questionnaires.api.views.clients import ClientScopedView
 from questionnaires.models import BackgroundCategory
@@ -50,17 +49,6 @@ EquitySerializer = inline_serializer(
 )
 
 
-def _object(data: object, allowed: set[str]) -> Mapping:
-    if not isinstance(data, Mapping):
-        raise InvalidInput(
-            "The body must be a JSON object.", [Problem("body", "must be a JSON object", "invalid_type")]
-        )
-    unknown = [Problem(str(key), "unknown field", "unknown_field") for key in data if key not in allowed]
-    if unknown:
-        raise InvalidInput("The body is not valid; see errors.", unknown)
-    return data
-
-
 def _category_as_dict(category: BackgroundCategory) -> dict:
     return {"name": category.name, "title": category.title, "values": list(category.values)}
 
@@ -86,7 +74,7 @@ class BackgroundCategoryListView(ApiView):
         summary="Define a background category and its allowed values (supervisors and API keys)",
     )
     def post(self, request: Request) -> Response:
-        body = _object(request.data, {"name", "title", "values"})
+        body = json_object_body(request.data, {"name", "title", "values"})
         category = background_category_create(
             clinic_id=self.principal.clinic_id, name=body.get("name"), title=body.get("title", ""),
             values=body.get("values"),
@@ -108,7 +96,7 @@ class ClientBackgroundView(ClientScopedView):
     )
     def post(self, request: Request, external_id: str) -> Response:
         client = self.visible_client(external_id)
-        body = _object(request.data, {"category", "value", "consent"})
+        body = json_object_body(request.data, {"category", "value", "consent"})
         name = body.get("category")
         category = (
             BackgroundCategory.objects.filter(clinic_id=self.principal.clinic_id, name=name).first()

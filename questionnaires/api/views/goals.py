@@ -6,14 +6,13 @@ see the client (staff, the clinic's API key, the client's own token) ever get it
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from questionnaires.api.parsing import json_object_body
 from questionnaires.api.views.base import problem_docs
 from questionnaires.api.views.clients import ClientScopedView
 from questionnaires.models import Goal
@@ -50,17 +49,6 @@ GoalUpdateSerializer = inline_serializer(
 )
 
 
-def _body(data: object, allowed: set[str]) -> Mapping:
-    if not isinstance(data, Mapping):
-        raise InvalidInput(
-            "The body must be a JSON object.", [Problem("body", "must be a JSON object", "invalid_type")]
-        )
-    unknown = [Problem(str(key), "unknown field", "unknown_field") for key in data if key not in allowed]
-    if unknown:
-        raise InvalidInput("The body is not valid; see errors.", unknown)
-    return data
-
-
 class GoalListView(ClientScopedView):
     allowed_kinds = ALL_KINDS
     audit_object_type = "goal"
@@ -87,7 +75,7 @@ class GoalListView(ClientScopedView):
     )
     def post(self, request: Request, external_id: str) -> Response:
         client = self.visible_client(external_id)
-        body = _body(request.data, {"text"})
+        body = json_object_body(request.data, {"text"})
         if "text" not in body:
             raise InvalidInput("The goal is not valid; see errors.", [Problem("text", "required", "required")])
         goal = goal_create(principal=self.principal, client=client, text=body["text"])
@@ -132,7 +120,7 @@ class GoalDetailView(ClientScopedView):
     def patch(self, request: Request, external_id: str, goal_id: str) -> Response:
         client = self.visible_client(external_id)
         goal = self._goal(client, goal_id)
-        body = _body(request.data, {"status", "replacement"})
+        body = json_object_body(request.data, {"status", "replacement"})
         if "status" not in body:
             raise InvalidInput("The update is not valid; see errors.", [Problem("status", "required", "required")])
         goal = goal_status_set(

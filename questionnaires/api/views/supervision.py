@@ -6,8 +6,6 @@ clinic; anyone else's name (or another clinic's) is a 404.
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -15,6 +13,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from questionnaires.api.parsing import date_range
 from questionnaires.api.views.base import ApiView, problem_docs
 from questionnaires.registry import get_registry
 from questionnaires.selectors.supervision import clinician_report
@@ -61,16 +60,7 @@ def report_query(params) -> dict:
         outcome = registry.get(query["outcome"]) if len(query["outcome"]) <= 64 else None
         if outcome is None or outcome.construct not in ("outcome", "symptom"):
             problems.append(Problem("outcome", "an outcome questionnaire id, e.g. ors (or empty)", "invalid"))
-    for name in ("from", "to"):
-        raw = params.get(name)
-        query[name] = None
-        if raw:
-            try:
-                query[name] = date.fromisoformat(raw)
-            except ValueError:
-                problems.append(Problem(name, "a date, YYYY-MM-DD", "invalid"))
-    if query["from"] and query["to"] and query["from"] > query["to"]:
-        problems.append(Problem("from", "after `to`", "invalid"))
+    query.update(date_range(params, problems))
     if problems:
         raise InvalidInput("The report query is not valid; see errors.", problems)
     return query
