@@ -14,6 +14,7 @@ from functools import partial
 from typing import Any
 
 from questionnaires.contract import AlertRule, Comparison, Item, Questionnaire, Score, ScoringError, Subscale
+from questionnaires.definition_cache import PerDefinition
 
 __all__ = ["band_for", "compare", "round_half_up", "score_answers", "to_decimal"]
 
@@ -149,23 +150,6 @@ class _Plan:
     rules: tuple[_Rule, ...]
 
 
-_PLANS: dict[int, tuple[Questionnaire, _Plan]] = {}
-_PLAN_CACHE_SIZE = 256
-
-
-def _plan_for(definition: Questionnaire) -> _Plan:
-    # Keyed by identity (definitions hold dicts, so they do not hash); the entry keeps its
-    # definition alive, so an id is never reused for another definition while it is cached.
-    cached = _PLANS.get(id(definition))
-    if cached is not None and cached[0] is definition:
-        return cached[1]
-    plan = _build_plan(definition)
-    if len(_PLANS) >= _PLAN_CACHE_SIZE:
-        _PLANS.pop(next(iter(_PLANS)))
-    _PLANS[id(definition)] = (definition, plan)
-    return plan
-
-
 def _build_plan(definition: Questionnaire) -> _Plan:
     scored = [item for item in definition.items if item.scored]
     reverse = definition.scoring.reverse
@@ -204,6 +188,9 @@ def _build_plan(definition: Questionnaire) -> _Plan:
         bands=bands,
         rules=tuple(rules),
     )
+
+
+_plan_for = PerDefinition(_build_plan, limit=256)
 
 
 def _score_declaratively(definition: Questionnaire, plan: _Plan, answers: Mapping[str, Any]) -> Score:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from uuid import UUID
 
-from django.db import connection
+from django.db import connection, models
 from django.db.models.expressions import RawSQL
 
 
@@ -36,3 +36,8 @@ def ints_in(values: Iterable[int]) -> RawSQL | list:
     if connection.vendor != "postgresql":
         return list(values)
     return RawSQL("SELECT unnest(%s::bigint[])", [int_array(values)])
+
+
+def quoted_table(model: type[models.Model]) -> str:
+    """A model's table name quoted for the hand-written statements that take these arrays."""
+    return connection.ops.quote_name(model._meta.db_table)

@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from questionnaires.contract import Item, Number, Questionnaire
+from questionnaires.definition_cache import PerDefinition
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,6 @@ class _Plan:
     allowed_missing: int
 
 
-_PLANS: dict[int, tuple[Questionnaire, _Plan]] = {}
-_PLAN_LIMIT = 512
 
 
 def validate_answers(
@@ -153,18 +152,6 @@ def _range_message(rule: _ItemRule, number: Decimal) -> str:
     return ""
 
 
-def _plan_for(definition: Questionnaire) -> _Plan:
-    """The cached lookups for one definition object; definitions are frozen, so identity is enough."""
-    entry = _PLANS.get(id(definition))
-    if entry is not None and entry[0] is definition:
-        return entry[1]
-    plan = _build_plan(definition)
-    if len(_PLANS) >= _PLAN_LIMIT:
-        _PLANS.clear()
-    _PLANS[id(definition)] = (definition, plan)
-    return plan
-
-
 def _build_plan(definition: Questionnaire) -> _Plan:
     rules = {item.link_id: _rule(item) for item in definition.items}
     scored = tuple(item.link_id for item in definition.items if item.scored)
@@ -172,6 +159,9 @@ def _build_plan(definition: Questionnaire) -> _Plan:
     scoring = definition.scoring
     allowed_missing = scoring.max_missing if scoring.missing == "prorate" else 0
     return _Plan(rules=rules, scored=scored, always_required=always_required, allowed_missing=allowed_missing)
+
+
+_plan_for = PerDefinition(_build_plan, limit=512)
 
 
 def _rule(item: Item) -> _ItemRule:

@@ -14,14 +14,10 @@ from django.db.models import F, Sum
 
 from questionnaires.change_rules import sd_from_sums
 from questionnaires.models import Alert, ClinicAlertSettings, MetricRollup, QuestionnaireVersion, Response, Score
-from questionnaires.sql_arrays import int_array, ints_in
+from questionnaires.sql_arrays import int_array, ints_in, quoted_table
 
 SeriesKey = tuple[int, str, str]
 """(client id, questionnaire id, rater)."""
-
-
-def _table(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
 
 
 class HistoryPoint(NamedTuple):
@@ -86,15 +82,15 @@ def client_histories(
 _HISTORY_SQL = f"""
     SELECT r.client_id, v.questionnaire_id, r.rater, r.id, r.session_number,
            (r.authored_at AT TIME ZONE 'UTC')::date, s.total
-    FROM {_table(QuestionnaireVersion)} v
+    FROM {quoted_table(QuestionnaireVersion)} v
     CROSS JOIN unnest(%s::bigint[]) AS c(id)
     JOIN LATERAL (
         SELECT r.id, r.client_id, r.rater, r.session_number, r.authored_at
-        FROM {_table(Response)} r
+        FROM {quoted_table(Response)} r
         WHERE r.client_id = c.id AND r.questionnaire_version_id = v.id AND r.status = %s
         OFFSET 0
     ) r ON true
-    JOIN {_table(Score)} s ON s.response_id = r.id AND s.plugin_version = v.version
+    JOIN {quoted_table(Score)} s ON s.response_id = r.id AND s.plugin_version = v.version
     WHERE v.questionnaire_id = ANY(%s::varchar[])
     ORDER BY r.authored_at, r.id
 """

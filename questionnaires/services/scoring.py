@@ -32,7 +32,7 @@ from questionnaires.models import QuestionnaireVersion, Response, ScoringFailure
 from questionnaires.models import Score as ScoreRow
 from questionnaires.registry import get_registry
 from questionnaires.scoring import score_answers
-from questionnaires.sql_arrays import uuid_array, uuids_in
+from questionnaires.sql_arrays import quoted_table, uuid_array, uuids_in
 
 logger = logging.getLogger(__name__)
 
@@ -229,14 +229,10 @@ _RESPONSE_FIELDS = list(Response._meta.concrete_fields)
 _TIMESTAMPTZ_LOADER = psycopg_adapters.get_loader(postgres_types["timestamptz"].oid, PqFormat.TEXT)
 
 
-def _table(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
-
-
 def _fetch_responses(where: str, params: list, *, lock: bool) -> list[Response]:
     """Response instances (every column loaded) for a WHERE ... ORDER BY ... clause over `r`, PostgreSQL only."""
     columns = ", ".join(f"r.{field.column}" for field in _RESPONSE_FIELDS)
-    sql = f"SELECT {columns} FROM {_table(Response)} r WHERE {where}"
+    sql = f"SELECT {columns} FROM {quoted_table(Response)} r WHERE {where}"
     if lock:
         sql += " FOR UPDATE OF r SKIP LOCKED"
     with connection.cursor() as cursor:
@@ -385,7 +381,7 @@ def scores_write(scored: Sequence[ScoredResponse]) -> None:
     ]).decode()
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {_table(ScoreRow)} "
+            f"INSERT INTO {quoted_table(ScoreRow)} "
             "(response_id, plugin_version, total, subscales, extras, band, flags, computed_at) "
             "SELECT x.r, x.v, x.t, x.s, x.e, x.b, x.f, %s FROM jsonb_to_recordset(%s::jsonb) "
             "AS x(r uuid, v varchar, t numeric, s jsonb, e jsonb, b varchar, f jsonb) ON CONFLICT DO NOTHING",
@@ -402,7 +398,7 @@ def responses_mark_scored(response_ids: Sequence[UUID]) -> None:
         return
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {_table(Response)} SET status = %s, failure_reason = '' WHERE id = ANY(%s::uuid[])",
+            f"UPDATE {quoted_table(Response)} SET status = %s, failure_reason = '' WHERE id = ANY(%s::uuid[])",
             [Response.Status.SCORED.value, uuid_array(response_ids)],
         )
 
