@@ -33,6 +33,7 @@ from questionnaires.services.audit import audit_event_build
 from questionnaires.services.errors import Conflict, IdempotencyMismatch, InvalidInput
 from questionnaires.services.score_publisher import scoring_enqueue_soon
 from questionnaires.services.scoring import scoring_enqueue
+from questionnaires.sql_arrays import quoted_table
 from questionnaires.validation import Problem
 
 BATCH_MAX_ENTRIES = 1000
@@ -424,7 +425,7 @@ def _client_query_for_insert(
     if definition is None or definition.dynamic_items is not None:
         return None
     if principal.sees_whole_clinic:
-        table = connection.ops.quote_name(TherapyClient._meta.db_table)
+        table = quoted_table(TherapyClient)
         return f"SELECT id FROM {table} WHERE clinic_id = %s AND external_id = %s", (
             principal.clinic_id, submission.client,
         )
@@ -503,7 +504,7 @@ def _insert_with_event(
     select_list = ", ".join("visible.id" if column == client_column else "%s" for column in response_columns)
     sql = (
         f"WITH visible AS ({client_sql}), "
-        f"stored AS (INSERT INTO {quote(Response._meta.db_table)} ({', '.join(map(quote, response_columns))}) "
+        f"stored AS (INSERT INTO {quoted_table(Response)} ({', '.join(map(quote, response_columns))}) "
         f"SELECT {select_list} FROM visible RETURNING {quote(client_column)})"
     )
     params = [
@@ -513,7 +514,7 @@ def _insert_with_event(
     if event is not None:
         event_columns, event_values = _insert_columns(event)
         sql += (
-            f", event AS (INSERT INTO {quote(AuditEvent._meta.db_table)} ({', '.join(map(quote, event_columns))}) "
+            f", event AS (INSERT INTO {quoted_table(AuditEvent)} ({', '.join(map(quote, event_columns))}) "
             f"SELECT {', '.join(['%s'] * len(event_columns))} FROM stored RETURNING id) "
             f"SELECT stored.{quote(client_column)}, event.id FROM stored CROSS JOIN event"
         )
