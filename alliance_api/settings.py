@@ -189,6 +189,7 @@ CELERY_TASK_ROUTES = {
     "questionnaires.sweep*": {"queue": "scoring"},
     "questionnaires.metrics_*": {"queue": "aggregation"},
     "questionnaires.webhook_*": {"queue": "webhooks"},
+    "questionnaires.export_*": {"queue": "exports"},
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

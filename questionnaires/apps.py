@@ -10,11 +10,10 @@ class QuestionnairesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from questionnaires import checks  # noqa: F401  (registers system checks)
-        from questionnaires.registry import build_registry
-        from questionnaires.services.questionnaire_versions import questionnaire_versions_sync_after_migrate
+        # Imported here, not at module level: Django imports this module before the models exist.
+        # Importing registers the system checks, and the Celery tasks that services publish by name.
+        from questionnaires import checks, tasks  # noqa: F401
+        from questionnaires.registry import build_registry, sync_versions_after_migrate
 
         build_registry()
-        post_migrate.connect(
-            questionnaire_versions_sync_after_migrate, sender=self, dispatch_uid="questionnaire_versions_sync"
-        )
+        post_migrate.connect(sync_versions_after_migrate, sender=self, dispatch_uid="questionnaire_versions_sync")

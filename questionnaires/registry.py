@@ -30,6 +30,7 @@ from questionnaires.contract import (
     Subscale,
     Translation,
 )
+from questionnaires.version_sync import questionnaire_versions_sync
 
 ENTRY_POINT_GROUP = "alliance_api.questionnaires"
 
@@ -144,8 +145,6 @@ class Registry:
         """
         from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
-        from questionnaires.services.questionnaire_versions import questionnaire_versions_sync
-
         alias = using or DEFAULT_DB_ALIAS
         with self._lock:
             result = questionnaire_versions_sync(definitions=self.all(), sources=self.sources, using=alias)
@@ -173,8 +172,6 @@ class Registry:
 
     def _unregistered_row(self, definition: Questionnaire):
         """A definition not served by this registry (e.g. built in a test): verified every time, never cached."""
-        from questionnaires.services.questionnaire_versions import questionnaire_versions_sync
-
         result = questionnaire_versions_sync(definitions=[definition], sources={})
         if result.conflicts:
             raise DefinitionChanged(result.conflicts[0].message)
@@ -771,6 +768,21 @@ def get_registry() -> Registry:
     if registry is None:
         registry = build_registry()
     return registry
+
+
+def sync_versions_after_migrate(*, using: str | None = None, **kwargs: Any) -> None:
+    """The post_migrate receiver: rows for every loaded definition as soon as the table exists.
+
+    Also after a test-database flush, which deletes the rows this process had cached.
+    """
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    from questionnaires.models import QuestionnaireVersion
+
+    using = using or DEFAULT_DB_ALIAS
+    if QuestionnaireVersion._meta.db_table not in connections[using].introspection.table_names():
+        return  # migrated backwards past the table
+    get_registry().sync_versions(using=using, refresh=True)
 
 
 def set_registry(registry: Registry) -> Registry:

@@ -20,7 +20,6 @@ import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -30,11 +29,9 @@ from django.utils import timezone
 
 from questionnaires.models import Alert, TherapyClient, WebhookDelivery, WebhookSubscription
 from questionnaires.services.errors import InvalidInput
+from questionnaires.services.scored_responses import ScoredResponse
 from questionnaires.sql_arrays import ints_in
 from questionnaires.validation import Problem
-
-if TYPE_CHECKING:
-    from questionnaires.services.scoring import ScoredResponse
 
 logger = logging.getLogger(__name__)
 

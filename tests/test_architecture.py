@@ -1,0 +1,30 @@
+"""The layers written in pyproject.toml hold, and the tasks services publish by name exist on their queues."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from importlinter.cli import lint_imports
+
+from alliance_api.celery import app
+from questionnaires.services.publishing import EXPORT_RUN, METRICS_ROLLUP, SCORE_BATCH, TASK_NAMES, WEBHOOK_DELIVER
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_import_contracts_hold_layers_and_no_cycles(monkeypatch):
+    # The same check `make lint` runs in CI; here too so `make test` alone catches a wrong-way import.
+    monkeypatch.chdir(ROOT)
+    assert lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True, no_logo=True) == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "queue"),
+    [(SCORE_BATCH, "scoring"), (METRICS_ROLLUP, "aggregation"), (WEBHOOK_DELIVER, "webhooks"), (EXPORT_RUN, "exports")],
+)
+def test_each_task_published_by_name_is_registered_and_routed_to_its_queue(name, queue):
+    assert name in TASK_NAMES
+    assert name in app.tasks  # registered in this (Django) process by QuestionnairesConfig.ready()
+    assert app.amqp.router.route({}, name)["queue"].name == queue  # by the settings' routes alone
+    assert app.amqp.router.route({}, name, task_type=app.tasks[name])["queue"].name == queue
