@@ -31,6 +31,7 @@ from questionnaires.selectors.clients import (
     clients_with_clinicians,
 )
 from questionnaires.selectors.discrepancies import alliance_discrepancies
+from questionnaires.selectors.responses import disclosure_for
 from questionnaires.selectors.trajectories import client_trajectory
 from questionnaires.services.clients import client_create
 from questionnaires.services.credentials import client_token_issue, credential_revoke
@@ -126,8 +127,7 @@ class ClientScoresView(ClientScopedView):
         points = client_trajectory(
             client=client,
             questionnaire_id=questionnaire,
-            include_alerts=self.principal.kind != "client_token",
-            include_comments=self.principal.is_staff_member,
+            disclosure=disclosure_for(self.principal),
         )
         self.audit(
             action="read", object_ids=[point["response"] for point in points], detail=f"client {client.external_id}"
