@@ -30,7 +30,6 @@ from questionnaires.contract import (
     Subscale,
     Translation,
 )
-from questionnaires.version_sync import questionnaire_versions_sync
 
 ENTRY_POINT_GROUP = "alliance_api.questionnaires"
 
@@ -143,7 +142,11 @@ class Registry:
         Rows created inside a transaction are cached only once it commits, so a rollback (a test,
         a failed request) never leaves this process holding a row that does not exist.
         """
+        # Local imports (here and below): this module stays importable without Django configured, and
+        # version_sync needs the models.
         from django.db import DEFAULT_DB_ALIAS, connections, transaction
+
+        from questionnaires.version_sync import questionnaire_versions_sync
 
         alias = using or DEFAULT_DB_ALIAS
         with self._lock:
@@ -172,6 +175,8 @@ class Registry:
 
     def _unregistered_row(self, definition: Questionnaire):
         """A definition not served by this registry (e.g. built in a test): verified every time, never cached."""
+        from questionnaires.version_sync import questionnaire_versions_sync
+
         result = questionnaire_versions_sync(definitions=[definition], sources={})
         if result.conflicts:
             raise DefinitionChanged(result.conflicts[0].message)

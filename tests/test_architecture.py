@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -28,3 +31,13 @@ def test_each_task_published_by_name_is_registered_and_routed_to_its_queue(name,
     assert name in app.tasks  # registered in this (Django) process by QuestionnairesConfig.ready()
     assert app.amqp.router.route({}, name)["queue"].name == queue  # by the settings' routes alone
     assert app.amqp.router.route({}, name, task_type=app.tasks[name])["queue"].name == queue
+
+
+def test_the_registry_and_the_contract_import_without_django_configured():
+    # Plugin authors and tooling load and check definitions without a Django project.
+    environment = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import questionnaires.registry, questionnaires.contract, plugins"],
+        cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60,
+    )
+    assert loaded.returncode == 0, loaded.stderr
