@@ -20,6 +20,14 @@ def _migrate(targets):
     return executor.loader.project_state(targets).apps
 
 
+@pytest.fixture(autouse=True)
+def latest_schema_afterwards(transactional_db):
+    """Leave the test database on the newest migration, whatever this file's own target, for the tests after it."""
+    yield
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
 @pytest.mark.django_db(transaction=True)
 def test_ledger_rows_become_flags_on_the_counted_score_and_back():
     apps = _migrate(BEFORE)
