@@ -48,11 +48,10 @@ def lockout_response(
             return original_response
         response = HttpResponse(json.dumps(locked_out_problem()), status=429, content_type=PROBLEM_CONTENT_TYPE)
     else:
-        response = render(
-            request,
-            "admin/login_locked.html",
-            {"title": "Login locked", "cooloff_minutes": retry_after_seconds() // 60},
-            status=429,
-        )
+        from django.contrib import admin
+
+        context = {**admin.site.each_context(request), "title": "Login locked",
+                   "cooloff_minutes": retry_after_seconds() // 60}
+        response = render(request, "admin/login_locked.html", context, status=429)
     response["Retry-After"] = str(retry_after_seconds())
     return response
