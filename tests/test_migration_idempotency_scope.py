@@ -20,14 +20,6 @@ def latest_schema_afterwards():
     migrate_to_latest()
 
 
-@pytest.fixture(autouse=True)
-def back_to_the_latest_schema():
-    """Later migrations must be applied again afterwards, or every test after this one sees an old schema."""
-    yield
-    executor = MigrationExecutor(connection)
-    _migrate(executor.loader.graph.leaf_nodes())
-
-
 @pytest.mark.django_db(transaction=True)
 def test_keyed_rows_get_their_callers_scope_and_unkeyed_rows_none():
     from django.contrib.auth import get_user_model
