@@ -12,7 +12,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from alliance_api.config import ConfigError, env_bool, env_int, env_list, exit_on_config_error
+from alliance_api.config import ConfigError, env_bool, env_int, env_int_list, env_list, exit_on_config_error
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("DATA_DIR", BASE_DIR / "var"))
@@ -205,6 +205,9 @@ SCORING_SWEEP_LOOKBACK_DAYS = env_int("SCORING_SWEEP_LOOKBACK_DAYS", 7)
 # Empty: any host whose every address is public. Set: only these hosts (exact, or
 # ".example.org" for a domain and its subdomains), private addresses included.
 WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS", [])
+# The only ports a webhook URL may name (allow-listed hosts included), so a subscription cannot
+# reach a database, cache or admin port on a reachable host.
+WEBHOOK_ALLOWED_PORTS = env_int_list("WEBHOOK_ALLOWED_PORTS", [80, 443])
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
 WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30)
