@@ -131,7 +131,7 @@ class FhirView(APIView):
         if self.ignored_parameters and handling_strict(self.request):
             raise FhirError(400, [
                 Issue(code="not-supported", diagnostics=f"search parameter {name[:60]!r} is not supported on "
-                      f"{self.search_type}; supported: {', '.join(sorted(supported))}", expression=(name[:60],))
+                      f"{self.search_type}; supported: {', '.join(sorted(supported))}", expression=_expression(name))
                 for name in self.ignored_parameters
             ])
         return {name: values for name, values in params.items() if name in supported}
@@ -160,7 +160,7 @@ class FhirView(APIView):
         outcome = None
         if self.ignored_parameters:
             outcome = operation_outcome([
-                Issue(code="not-supported", severity="warning", expression=(name[:60],),
+                Issue(code="not-supported", severity="warning", expression=_expression(name),
                       diagnostics=f"search parameter {name[:60]!r} is not supported and was ignored")
                 for name in self.ignored_parameters
             ])
@@ -343,6 +343,11 @@ def _observation(score: Score, registry: Any, base: str) -> dict:
 def _definition_of(response: Response, registry: Any) -> Questionnaire | None:
     version = response.questionnaire_version
     return registry.get(version.questionnaire_id, version.version)
+
+
+def _expression(name: str) -> tuple[str, ...]:
+    """A parameter's name as an issue's expression; none for a blank name (FHIR strings are never blank)."""
+    return (name.strip()[:60],) if name.strip() else ()
 
 
 def _etag(version: str) -> dict[str, str]:
