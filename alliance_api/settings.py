@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 
 from alliance_api.config import ConfigError, env_bool, env_int, env_int_list, env_list, exit_on_config_error
 
@@ -81,6 +82,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "csp",
     "questionnaires.apps.QuestionnairesConfig",
 ]
 
@@ -93,7 +95,31 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "alliance_api.middleware.NoStoreMiddleware",
 ]
+
+# --- Response headers ---------------------------------------------------------
+# Client data and credentials are never cached (see alliance_api.middleware.NoStoreMiddleware).
+NO_STORE_PATH_PREFIXES = ["/api/v1/", "/fhir/", "/take/"]
+NO_STORE_EXEMPT_PATHS = ["/fhir/metadata"]
+
+# Content-Security-Policy (django-csp) on every response: scripts and styles from this server
+# only, inline ones only with the per-response nonce (`nonce="{{ request.csp_nonce }}"`).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 ROOT_URLCONF = "alliance_api.urls"
 WSGI_APPLICATION = "alliance_api.wsgi.application"

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
 from questionnaires.admin.auditing import AuditedAdmin, admin_actor
 from questionnaires.fhir.views import fhir_base
-from questionnaires.input_bounds import record_id
 from questionnaires.models import Clinic, ExportJob
 from questionnaires.registry import get_registry
 from questionnaires.services.audit import audit_record
@@ -112,14 +112,10 @@ class ExportJobAdmin(AuditedAdmin):
 
 def export_download_view(request: HttpRequest, job_id: str) -> HttpResponse:
     """The finished file, for staff of the job's clinic (superusers: any clinic); anything else is a 404."""
-    job_pk = record_id(job_id)
-    job = (
-        ExportJob.objects.select_related("clinic").filter(pk=job_pk, clinic__in=_clinics_for(request.user)).first()
-        if job_pk is not None
-        else None
-    )
-    if job is None:
-        raise Http404
+    try:
+        job = ExportJob.objects.select_related("clinic").get(pk=job_id, clinic__in=_clinics_for(request.user))
+    except (ExportJob.DoesNotExist, ValueError, ValidationError):
+        raise Http404 from None
     if not request.user.has_perm("questionnaires.view_exportjob"):
         raise Http404
     if job.status != ExportJob.Status.DONE or not job.file:
