@@ -20,6 +20,15 @@ def _migrate(targets):
     return executor.loader.project_state(targets).apps
 
 
+@pytest.fixture(autouse=True)
+def latest_schema_afterwards():
+    """Later tests need every migration applied: migrate forward to the latest once this test is done."""
+    yield
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
 @pytest.mark.django_db(transaction=True)
 def test_keyed_rows_get_their_callers_scope_and_unkeyed_rows_none():
     from django.contrib.auth import get_user_model

@@ -62,7 +62,7 @@ class FhirNegotiation(DefaultContentNegotiation):
 
     def select_renderer(self, request: Any, renderers: list, format_suffix: str | None = None) -> tuple:
         requested = request.query_params.get("_format")
-        if requested and requested not in JSON_FORMATS:
+        if requested and requested.split(";", 1)[0].strip().lower() not in JSON_FORMATS:
             raise exceptions.NotAcceptable(
                 f"_format {requested[:60]!r} is not supported; this server serves JSON only (_format=json)"
             )

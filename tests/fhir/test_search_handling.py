@@ -143,3 +143,9 @@ def test_a_body_that_is_not_utf8_is_a_400_outcome(north_fhir):
     answer = north_fhir.post("/fhir/QuestionnaireResponse", b'{"resourceType": "\xff\xfe"}')
     assert answer.status_code == 400
     assert body(answer)["issue"][0]["code"] == "structure"
+
+
+@pytest.mark.parametrize("fmt", ["json", "application/fhir+json", "application/fhir+json; fhirVersion=4.0",
+                                 "application/json"])
+def test_a_json_format_parameter_is_served(north_fhir, fmt):
+    assert north_fhir.get("/fhir/Questionnaire", _format=fmt).status_code == 200
