@@ -39,6 +39,13 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [part.strip() for part in raw.split(",") if part.strip()]
 
 
+def env_int_list(name: str, default: list[int]) -> list[int]:
+    try:
+        return [int(part) for part in env_list(name, [str(value) for value in default])]
+    except ValueError:
+        raise ConfigError(f"{name}: expected whole numbers separated by commas, got {os.environ.get(name)!r}") from None
+
+
 def exit_on_config_error(error: ConfigError) -> None:
     """One line on stderr and a non-zero exit, instead of a traceback wall."""
     print(f"configuration error: {error}", file=sys.stderr)

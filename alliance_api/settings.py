@@ -12,8 +12,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 
-from alliance_api.config import ConfigError, env_bool, env_int, env_list, exit_on_config_error
+from alliance_api.config import ConfigError, env_bool, env_int, env_int_list, env_list, exit_on_config_error
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("DATA_DIR", BASE_DIR / "var"))
@@ -96,6 +97,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "csp",
     "axes",
     "questionnaires.apps.QuestionnairesConfig",
 ]
@@ -109,6 +111,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "alliance_api.middleware.NoStoreMiddleware",
     "questionnaires.request_context.RequestContextMiddleware",
     # Last, so it sees the lockout flag the login attempt left on the request.
     "axes.middleware.AxesMiddleware",
@@ -119,6 +123,28 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+
+# --- Response headers ---------------------------------------------------------
+# Client data and credentials are never cached (see alliance_api.middleware.NoStoreMiddleware).
+NO_STORE_PATH_PREFIXES = ["/api/v1/", "/fhir/", "/take/"]
+NO_STORE_EXEMPT_PATHS = ["/fhir/metadata"]
+
+# Content-Security-Policy (django-csp) on every response: scripts and styles from this server
+# only, inline ones only with the per-response nonce (`nonce="{{ request.csp_nonce }}"`).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 ROOT_URLCONF = "alliance_api.urls"
 WSGI_APPLICATION = "alliance_api.wsgi.application"
@@ -250,6 +276,9 @@ SCORING_SWEEP_LOOKBACK_DAYS = env_int("SCORING_SWEEP_LOOKBACK_DAYS", 7)
 # Empty: any host whose every address is public. Set: only these hosts (exact, or
 # ".example.org" for a domain and its subdomains), private addresses included.
 WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS", [])
+# The only ports a webhook URL may name (allow-listed hosts included), so a subscription cannot
+# reach a database, cache or admin port on a reachable host.
+WEBHOOK_ALLOWED_PORTS = env_int_list("WEBHOOK_ALLOWED_PORTS", [80, 443])
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
 WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30)

@@ -132,7 +132,8 @@ def _open(frame: _Frame, *, chart_id: str, kind: str, title: str, description: s
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-{kind}" id="{escape(chart_id)}" '
         f'viewBox="0 0 {frame.width} {frame.height}" width="100%" role="img" '
         f'aria-labelledby="{escape(title_id)} {escape(desc_id)}" preserveAspectRatio="xMidYMid meet" '
-        f'style="max-width:{frame.width}px;font-family:system-ui,sans-serif;font-size:11px">',
+        # Presentation attributes, not a style attribute: the Content-Security-Policy allows no inline style.
+        'font-family="system-ui,sans-serif" font-size="11">',
         f'<title id="{escape(title_id)}">{escape(title)}</title>',
         f'<desc id="{escape(desc_id)}">{escape(description)}</desc>',
         f'<rect x="0" y="0" width="{frame.width}" height="{frame.height}" fill="#fff"/>',

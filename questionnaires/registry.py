@@ -67,7 +67,7 @@ def version_sort_key(version: str) -> tuple:
     major, minor, patch, pre = match.groups()
     if pre is None:
         return (int(major), int(minor), int(patch), 1, ())
-    parts = tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in pre.split("."))
+    parts = tuple((0, int(part), "") if part.isascii() and part.isdigit() else (1, 0, part) for part in pre.split("."))
     return (int(major), int(minor), int(patch), 0, parts)
 
 

@@ -328,4 +328,4 @@ def _compare_with(comparison: Comparison, value: Any, threshold: Any) -> bool:
 
 def _link_order(link_id: str) -> tuple[int, str]:
     """Numeric linkIds in form order ("2" before "10"), others after."""
-    return (int(link_id), "") if link_id.isdigit() else (1 << 30, link_id)
+    return (int(link_id), "") if link_id.isascii() and link_id.isdigit() else (1 << 30, link_id)

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from questionnaires.admin.auditing import admin_actor
 from questionnaires.charts import Bar, Point, Series, bar_chart, line_chart
+from questionnaires.input_bounds import record_id
 from questionnaires.models import Clinic, TherapyClient
 from questionnaires.registry import get_registry
 from questionnaires.selectors.dashboard import (
@@ -252,9 +253,10 @@ def client_form_link_view(request: HttpRequest, client_id: str) -> HttpResponse:
     """Issue a client token and show the /take/ link once; the token is stored hashed and cannot be shown again."""
     if not request.user.has_perm("questionnaires.add_clienttoken"):
         raise PermissionDenied
-    if not client_id.isdigit():
+    client_pk = record_id(client_id)
+    if client_pk is None:
         raise Http404
-    client = get_object_or_404(TherapyClient.objects.select_related("clinic"), pk=int(client_id))
+    client = get_object_or_404(TherapyClient.objects.select_related("clinic"), pk=client_pk)
     context = {
         **admin.site.each_context(request),
         "title": f"Form link for {client.external_id}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from questionnaires.input_bounds import record_id
 from questionnaires.models import Clinic, QuestionnaireVersion
 
 
@@ -45,9 +46,10 @@ class ClinicIdFilter(admin.SimpleListFilter):
         value = self.value()
         if value is None:
             return queryset
-        if not value.isdigit():
+        clinic_id = record_id(value)
+        if clinic_id is None:
             return queryset.none()
-        return queryset.filter(clinic_id=int(value))
+        return queryset.filter(clinic_id=clinic_id)
 
 
 class AcknowledgedFilter(admin.SimpleListFilter):

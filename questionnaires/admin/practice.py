@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 
 from questionnaires.admin.auditing import admin_actor
 from questionnaires.charts import Point, Series, line_chart
+from questionnaires.input_bounds import record_id
 from questionnaires.models import BackgroundCategory, Clinic, TherapyClient
 from questionnaires.registry import get_registry
 from questionnaires.selectors.dashboard import clinics_for_dashboard
@@ -130,9 +131,10 @@ def equity_view(request: HttpRequest) -> HttpResponse:
 
 
 def client_goals_view(request: HttpRequest, client_id: str) -> HttpResponse:
-    if not client_id.isdigit():
+    client_pk = record_id(client_id)
+    if client_pk is None:
         raise Http404
-    client = get_object_or_404(TherapyClient.objects.select_related("clinic"), pk=int(client_id))
+    client = get_object_or_404(TherapyClient.objects.select_related("clinic"), pk=client_pk)
     if client.clinic not in clinics_for_dashboard(request.user):
         raise Http404
     ratings = goal_ratings(client_id=client.pk)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC
-
 import django_filters
 from django import forms
 from django_filters.fields import IsoDateTimeField
 
+from questionnaires.input_bounds import moment_in_range
 from questionnaires.models import Alert, Response, TherapyClient
 
 
@@ -18,10 +17,10 @@ class UtcDateTimeField(IsoDateTimeField):
         parsed = super().to_python(value)
         if parsed is None:
             return None
-        try:
-            return parsed.astimezone(UTC)
-        except (OverflowError, ValueError):
-            raise forms.ValidationError("Enter a date-time within the years 1 to 9999.", code="invalid") from None
+        utc = moment_in_range(parsed)
+        if utc is None:
+            raise forms.ValidationError("Enter a date-time within the years 2 to 9998.", code="invalid")
+        return utc
 
 
 class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):

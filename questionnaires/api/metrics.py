@@ -16,7 +16,7 @@ from questionnaires.validation import Problem
 
 CHOICES = {"group_by": ("clinic", "clinician"), "period": ("week", "month"), "rater": ("client", "clinician")}
 DEFAULTS = {"group_by": "clinic", "period": "month", "rater": "client"}
-KNOWN_PARAMETERS = {"questionnaire", "group_by", "period", "from", "to", "rater", "format"}
+QUERY_PARAMETERS = frozenset({"questionnaire", "group_by", "period", "from", "to", "rater"})
 
 MetricsSerializer = inline_serializer(
     "Metrics",
@@ -34,6 +34,7 @@ MetricsSerializer = inline_serializer(
 class MetricsView(ApiView):
     allowed_kinds = frozenset({"api_key", "clinician", "supervisor"})
     audit_object_type = "metrics"
+    query_parameters = QUERY_PARAMETERS
     audit_actions = {"GET": "read"}
     serializer_class = MetricsSerializer
 
@@ -84,7 +85,7 @@ class MetricsView(ApiView):
 
 
 def _parsed(params) -> dict:
-    problems = [Problem(name, "unknown parameter", "unknown") for name in params if name not in KNOWN_PARAMETERS]
+    problems: list[Problem] = []
     query: dict = {}
     questionnaire = params.get("questionnaire", "")
     if not questionnaire:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 
+from questionnaires.input_bounds import DATE_RANGE_TEXT, calendar_date
 from questionnaires.services.errors import InvalidInput
 from questionnaires.validation import Problem
 
@@ -21,6 +22,12 @@ def json_object_body(data: object, allowed: set[str]) -> Mapping:
     return data
 
 
+def unknown_parameters(names: Iterable[str], known: Iterable[str]) -> list[Problem]:
+    """One problem per query parameter the endpoint does not read: ignoring it would answer an unfiltered list."""
+    known = set(known)
+    return [Problem(name, "unknown parameter", "unknown") for name in dict.fromkeys(names) if name not in known]
+
+
 def date_range(params: Mapping, problems: list[Problem]) -> dict[str, date | None]:
     """`from` and `to` as dates (None when absent); bad ones, and a range that ends first, go to `problems`."""
     dates: dict[str, date | None] = {}
@@ -28,10 +35,9 @@ def date_range(params: Mapping, problems: list[Problem]) -> dict[str, date | Non
         raw = params.get(name)
         dates[name] = None
         if raw:
-            try:
-                dates[name] = date.fromisoformat(raw)
-            except ValueError:
-                problems.append(Problem(name, "a date, YYYY-MM-DD", "invalid"))
+            dates[name] = calendar_date(raw)
+            if dates[name] is None:
+                problems.append(Problem(name, f"a date, YYYY-MM-DD, {DATE_RANGE_TEXT}", "invalid"))
     if dates["from"] and dates["to"] and dates["from"] > dates["to"]:
         problems.append(Problem("from", "after `to`", "invalid"))
     return dates

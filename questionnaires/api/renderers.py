@@ -76,5 +76,7 @@ class JSONParser(BaseParser):
             return _decoder.decode(raw)
         except msgspec.DecodeError as error:
             raise ParseError(f"Malformed JSON: {error}") from None
+        except UnicodeDecodeError:
+            raise ParseError("Malformed JSON: the body is not UTF-8") from None
         except RecursionError:
             raise ParseError("Malformed JSON: nested too deeply") from None

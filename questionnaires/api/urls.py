@@ -84,6 +84,10 @@ def not_found(request, path: str = ""):
 urlpatterns = [
     path("v1/", include((v1_patterns, "api"), namespace="v1")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path(
+        "docs/",
+        SpectacularSwaggerView.as_view(url_name="api-schema", template_name="api/swagger_ui.html"),
+        name="api-docs",
+    ),
     re_path(r"^v1/(?P<path>.*)$", not_found, name="api-not-found"),
 ]

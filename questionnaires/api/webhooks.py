@@ -11,13 +11,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from questionnaires.api.views.base import ApiListView, ApiView, problem_docs
+from questionnaires.input_bounds import record_id
 from questionnaires.models import WebhookSubscription
 from questionnaires.services.errors import InvalidInput
 from questionnaires.services.webhooks import EVENTS, webhook_subscription_create, webhook_subscription_delete
 from questionnaires.validation import Problem
 
 MANAGERS = frozenset({"api_key", "supervisor"})
-MAX_ID = 2**63 - 1
 
 class WebhookSerializer(serializers.Serializer):
     id = serializers.IntegerField()
@@ -118,10 +118,11 @@ class WebhookDetailView(ApiView):
     object_scoped = True  # another clinic's webhook is a 404 for every caller, before the role check
 
     def subscription(self, webhook_id: str) -> WebhookSubscription:
-        if not (webhook_id.isascii() and webhook_id.isdigit()) or int(webhook_id) > MAX_ID:
+        webhook_pk = record_id(webhook_id)
+        if webhook_pk is None:
             raise NotFound("No such webhook.")
         found = WebhookSubscription.objects.filter(
-            clinic_id=self.principal.clinic_id, id=int(webhook_id), active=True
+            clinic_id=self.principal.clinic_id, id=webhook_pk, active=True
         ).first()
         if found is None:
             raise NotFound("No such webhook.")

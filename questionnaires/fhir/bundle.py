@@ -19,8 +19,13 @@ def searchset_bundle(
     params: list[tuple[str, str]],
     offset: int,
     count: int,
+    outcome: dict | None = None,
 ) -> dict:
-    """`params` are the search parameters as given (without paging), to rebuild the links."""
+    """`params` are the search parameters applied (without paging), to rebuild the links.
+
+    `outcome`, an OperationOutcome (e.g. warnings about ignored parameters), becomes the last entry
+    with search mode `outcome`, as FHIR R4 search (3.1.1.4) describes.
+    """
 
     def link(at: int) -> str:
         query = urlencode([*params, ("_count", str(count)), ("_offset", str(at))])
@@ -44,7 +49,8 @@ def searchset_bundle(
                     "search": {"mode": "match"},
                 }
                 for resource in resources
-            ],
+            ]
+            + ([{"resource": outcome, "search": {"mode": "outcome"}}] if outcome else []),
         }
     )
 

@@ -102,7 +102,12 @@ def capability_statement(*, base: str, software_version: str = "1.0.0") -> dict:
             "rest": [
                 {
                     "mode": "server",
-                    "documentation": "Same credentials as the REST API, clinic by clinic.",
+                    "documentation": (
+                        "Same credentials as the REST API, clinic by clinic. Search parameters not listed here are "
+                        "ignored, left out of the Bundle's links and named in an OperationOutcome entry (search "
+                        "mode outcome); with 'Prefer: handling=strict' they are a 400 OperationOutcome. JSON only: "
+                        "an Accept or _format asking for anything else is a 406."
+                    ),
                     "security": {
                         "cors": False,
                         "description": (

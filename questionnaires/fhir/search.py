@@ -10,29 +10,44 @@ from datetime import UTC, datetime, timedelta, timezone
 from django.db.models import Q, QuerySet
 
 from questionnaires.fhir.bundle import DEFAULT_COUNT, MAX_COUNT
+from questionnaires.fhir.capability import SEARCH_PARAMS
 from questionnaires.fhir.codes import score_system, total_codings
 from questionnaires.fhir.outcome import fhir_error
 from questionnaires.fhir.response_export import idempotency_key_for
+from questionnaires.input_bounds import DATE_RANGE_TEXT, MAX_DB_INTEGER, moment_in_range, record_id, whole_number
 from questionnaires.models import Response, Score
 
 PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap")
 _DATE = re.compile(
-    r"^(?P<year>\d{4})(?:-(?P<month>\d{2})(?:-(?P<day>\d{2})"
-    r"(?:T(?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.(?P<fraction>\d+))?)?"
-    r"(?P<tz>Z|[+-]\d{2}:\d{2})?)?)?)?$"
+    r"^(?P<year>[0-9]{4})(?:-(?P<month>[0-9]{2})(?:-(?P<day>[0-9]{2})"
+    r"(?:T(?P<hour>[0-9]{2}):(?P<minute>[0-9]{2})(?::(?P<second>[0-9]{2})(?:\.(?P<fraction>[0-9]+))?)?"
+    r"(?P<tz>Z|[+-][0-9]{2}:[0-9]{2})?)?)?)?$"
 )
 PAGING = ("_count", "_offset")
-IGNORED = ("_format", "_pretty", "_summary", "_elements", "_total", "_sort")
+HARMLESS = ("_format", "_pretty", "_total")
+"""Accepted on every search; none of them changes which resources match."""
+MAX_OFFSET = 2**31 - 1
+"""Bounds the OFFSET the database computes; far beyond any searchset here."""
 
 
 def paging(params: dict[str, list[str]]) -> tuple[int, int]:
-    def number(name: str, default: int) -> int:
-        raw = params.get(name, [str(default)])[-1]
-        if not raw.isdigit():
-            raise fhir_error(400, "invalid", f"{name} must be a non-negative whole number, got {raw!r}")
-        return int(raw)
+    """(_offset, _count): whole numbers in ASCII digits; _count is capped at MAX_COUNT, _offset at MAX_OFFSET."""
 
-    return number("_offset", 0), max(1, min(number("_count", DEFAULT_COUNT), MAX_COUNT))
+    def number(name: str, default: int, maximum: int) -> int:
+        raw = params.get(name, [str(default)])[-1]
+        value = whole_number(raw, maximum=maximum)
+        if value is None:
+            raise fhir_error(
+                400, "invalid", f"{name} must be a whole number from 0 to {maximum}, got {raw[:40]!r}", name
+            )
+        return value
+
+    return number("_offset", 0, MAX_OFFSET), max(1, min(number("_count", DEFAULT_COUNT, MAX_DB_INTEGER), MAX_COUNT))
+
+
+def supported_parameters(resource_type: str) -> set[str]:
+    """The search parameters a search of `resource_type` applies (as the CapabilityStatement lists them)."""
+    return {name for name, _kind, _doc in SEARCH_PARAMS[resource_type]} | set(PAGING) | set(HARMLESS)
 
 
 def date_range(value: str, name: str) -> tuple[str, datetime, datetime]:
@@ -46,30 +61,40 @@ def date_range(value: str, name: str) -> tuple[str, datetime, datetime]:
         )
     parts = match.groupdict()
     try:
-        tz = _tz(parts["tz"])
-        year = int(parts["year"])
-        if parts["month"] is None:
-            start = datetime(year, 1, 1, tzinfo=tz)
-            return prefix, start, start.replace(year=year + 1)
-        month = int(parts["month"])
-        if parts["day"] is None:
-            start = datetime(year, month, 1, tzinfo=tz)
-            end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=tz)
-            return prefix, start, end
-        day = int(parts["day"])
-        if parts["hour"] is None:
-            start = datetime(year, month, day, tzinfo=tz)
-            return prefix, start, start + timedelta(days=1)
-        if parts["second"] is None:
-            start = datetime(year, month, day, int(parts["hour"]), int(parts["minute"]), tzinfo=tz)
-            return prefix, start, start + timedelta(minutes=1)
-        micro = int((parts["fraction"] or "0")[:6].ljust(6, "0"))
-        start = datetime(
-            year, month, day, int(parts["hour"]), int(parts["minute"]), int(parts["second"]), micro, tzinfo=tz
-        )
-        return prefix, start, start + (timedelta(microseconds=1) if parts["fraction"] else timedelta(seconds=1))
-    except ValueError as error:
-        raise fhir_error(400, "invalid", f"{name}: {value!r} is not a valid date ({error})") from None
+        start, end = _interval(parts)
+    except (ValueError, OverflowError) as error:
+        raise fhir_error(400, "invalid", f"{name}: {value!r} is not a valid date ({error})", name) from None
+    bounded_start, bounded_end = moment_in_range(start), moment_in_range(end)
+    if bounded_start is None or bounded_end is None:
+        raise fhir_error(400, "invalid", f"{name}: {value!r} is outside the dates searchable here ({DATE_RANGE_TEXT})",
+                         name)
+    return prefix, bounded_start, bounded_end
+
+
+def _interval(parts: dict[str, str | None]) -> tuple[datetime, datetime]:
+    """The half-open interval [start, end) a date of this precision denotes; raises ValueError or OverflowError."""
+    tz = _tz(parts["tz"])
+    year = int(parts["year"])
+    if parts["month"] is None:
+        start = datetime(year, 1, 1, tzinfo=tz)
+        return start, start.replace(year=year + 1)
+    month = int(parts["month"])
+    if parts["day"] is None:
+        start = datetime(year, month, 1, tzinfo=tz)
+        end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=tz)
+        return start, end
+    day = int(parts["day"])
+    if parts["hour"] is None:
+        start = datetime(year, month, day, tzinfo=tz)
+        return start, start + timedelta(days=1)
+    if parts["second"] is None:
+        start = datetime(year, month, day, int(parts["hour"]), int(parts["minute"]), tzinfo=tz)
+        return start, start + timedelta(minutes=1)
+    micro = int((parts["fraction"] or "0")[:6].ljust(6, "0"))
+    start = datetime(
+        year, month, day, int(parts["hour"]), int(parts["minute"]), int(parts["second"]), micro, tzinfo=tz
+    )
+    return start, start + (timedelta(microseconds=1) if parts["fraction"] else timedelta(seconds=1))
 
 
 def _tz(raw: str | None):
@@ -198,7 +223,7 @@ def observations_search(
                 continue
         scores = scores.filter(response_id__in=ids)
     if "_id" in params:
-        scores = scores.filter(pk__in=[int(value) for value in _any_of(params["_id"]) if value.isdigit()])
+        scores = scores.filter(pk__in=[pk for value in _any_of(params["_id"]) if (pk := record_id(value)) is not None])
     return scores.order_by("-response__authored_at", "-pk")
 
 

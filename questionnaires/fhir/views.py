@@ -34,10 +34,16 @@ from questionnaires.fhir.ingest import (
     fhir_response_update,
 )
 from questionnaires.fhir.observation import observation_resource
-from questionnaires.fhir.outcome import Issue, fhir_error, operation_outcome
+from questionnaires.fhir.outcome import FhirError, Issue, fhir_error, operation_outcome
 from questionnaires.fhir.questionnaire import questionnaire_name, questionnaire_resource
 from questionnaires.fhir.response_export import questionnaire_response_resource
-from questionnaires.fhir.search import observations_search, paging, questionnaire_responses_search
+from questionnaires.fhir.search import (
+    observations_search,
+    paging,
+    questionnaire_responses_search,
+    supported_parameters,
+)
+from questionnaires.input_bounds import record_id
 from questionnaires.languages import language_from_header
 from questionnaires.models import Response, Score
 from questionnaires.principals import Principal
@@ -56,16 +62,39 @@ def fhir_base(request: Any) -> str:
 
 
 class FhirNegotiation(DefaultContentNegotiation):
-    """FHIR's `_format` parameter, and a JSON answer for any Accept header rather than a 406."""
+    """FHIR's `_format` parameter and the Accept header: JSON is served; asking only for anything else is a 406.
+
+    No Accept header, `*/*` or `application/*` (as browsers and most clients send) get FHIR JSON.
+    """
 
     def select_renderer(self, request: Any, renderers: list, format_suffix: str | None = None) -> tuple:
         requested = request.query_params.get("_format")
-        if requested and "json" not in requested:
-            raise exceptions.NotAcceptable(f"_format {requested!r} is not supported; this server speaks JSON")
+        if requested and requested.split(";", 1)[0].strip().lower() not in JSON_FORMATS:
+            raise exceptions.NotAcceptable(
+                f"_format {requested[:60]!r} is not supported; this server serves JSON only (_format=json)"
+            )
         try:
             return super().select_renderer(request, renderers, format_suffix)
         except exceptions.NotAcceptable:
-            return renderers[0], renderers[0].media_type
+            accept = request.META.get("HTTP_ACCEPT", "")[:100]
+            if not accept.strip():  # an empty Accept header asks for nothing in particular
+                return renderers[0], renderers[0].media_type
+            raise exceptions.NotAcceptable(
+                f"Accept {accept!r} cannot be served; this server serves {FHIR_JSON} and application/json only"
+            ) from None
+
+
+JSON_FORMATS = frozenset({"json", FHIR_JSON, "application/json", "application/json+fhir"})
+
+
+def handling_strict(request: Any) -> bool:
+    """`Prefer: handling=strict` (FHIR R4 search, 3.1.1.4): unknown search parameters are an error, not ignored."""
+    preferences = {
+        part.strip().lower().replace(" ", "")
+        for header in request.headers.get("Prefer", "").split(",")
+        for part in header.split(";")
+    }
+    return "handling=strict" in preferences
 
 
 class FhirView(APIView):
@@ -93,6 +122,27 @@ class FhirView(APIView):
     def params(self) -> dict[str, list[str]]:
         return {name: self.request.query_params.getlist(name) for name in self.request.query_params}
 
+    search_type = ""
+    """The resource type this view searches; its parameters are those the CapabilityStatement lists."""
+    ignored_parameters: list[str] = []
+
+    def search_params(self) -> dict[str, list[str]]:
+        """The query's parameters this search applies.
+
+        The others are an error under `Prefer: handling=strict`; otherwise (lenient, the default) they
+        are left out of the search, of the Bundle's links, and named in an OperationOutcome entry.
+        """
+        params = self.params()
+        supported = supported_parameters(self.search_type)
+        self.ignored_parameters = [name for name in params if name not in supported]
+        if self.ignored_parameters and handling_strict(self.request):
+            raise FhirError(400, [
+                Issue(code="not-supported", diagnostics=f"search parameter {name[:60]!r} is not supported on "
+                      f"{self.search_type}; supported: {', '.join(sorted(supported))}", expression=_expression(name))
+                for name in self.ignored_parameters
+            ])
+        return {name: values for name, values in params.items() if name in supported}
+
     def audit(self, *, action: str, object_ids: list[Any]) -> None:
         audit_record(
             actor=self.principal.label,
@@ -107,12 +157,20 @@ class FhirView(APIView):
         return DRFResponse(body, status=status, headers=headers or {}, content_type=FHIR_JSON)
 
     def bundle(self, resource_type: str, resources: list[dict], total: int, offset: int, count: int) -> DRFResponse:
+        supported = supported_parameters(resource_type)
         params = [
             (name, value)
             for name, values in self.params().items()
-            if name not in ("_count", "_offset")
+            if name in supported and name not in ("_count", "_offset")
             for value in values
         ]
+        outcome = None
+        if self.ignored_parameters:
+            outcome = operation_outcome([
+                Issue(code="not-supported", severity="warning", expression=_expression(name),
+                      diagnostics=f"search parameter {name[:60]!r} is not supported and was ignored")
+                for name in self.ignored_parameters
+            ])
         return self.resource(
             searchset_bundle(
                 resources=resources,
@@ -122,6 +180,7 @@ class FhirView(APIView):
                 params=params,
                 offset=offset,
                 count=count,
+                outcome=outcome,
             )
         )
 
@@ -136,8 +195,10 @@ class MetadataView(FhirView):
 
 
 class QuestionnaireSearchView(FhirView):
+    search_type = "Questionnaire"
+
     def get(self, request: Any) -> DRFResponse:
-        params = self.params()
+        params = self.search_params()
         offset, count = paging(params)
         definitions = [d for d in get_registry().all() if _questionnaire_matches(d, params, self.base)]
         page = definitions[offset : offset + count]
@@ -199,9 +260,10 @@ class QuestionnaireReadView(FhirView):
 
 class QuestionnaireResponseView(FhirView):
     audit_object_type = "fhir.QuestionnaireResponse"
+    search_type = "QuestionnaireResponse"
 
     def get(self, request: Any) -> DRFResponse:
-        params = self.params()
+        params = self.search_params()
         offset, count = paging(params)
         responses = questionnaire_responses_search(responses_visible_to(self.principal), params)
         total = responses.count()
@@ -336,9 +398,10 @@ def _scores_visible_to(principal: Principal):
 
 class ObservationView(FhirView):
     audit_object_type = "fhir.Observation"
+    search_type = "Observation"
 
     def get(self, request: Any) -> DRFResponse:
-        params = self.params()
+        params = self.search_params()
         offset, count = paging(params)
         registry = get_registry()
         scores = observations_search(_scores_visible_to(self.principal), params, registry=registry, base=self.base)
@@ -353,10 +416,9 @@ class ObservationReadView(FhirView):
     audit_object_type = "fhir.Observation"
 
     def get(self, request: Any, observation_id: str) -> DRFResponse:
+        observation_pk = record_id(observation_id)
         score = (
-            _scores_visible_to(self.principal).filter(pk=int(observation_id)).first()
-            if observation_id.isdigit() and len(observation_id) < 19
-            else None
+            _scores_visible_to(self.principal).filter(pk=observation_pk).first() if observation_pk is not None else None
         )
         if score is None:
             raise fhir_error(404, "not-found", f"Observation/{observation_id} is not known")
@@ -373,6 +435,11 @@ def _observation(score: Score, registry: Any, base: str) -> dict:
 def _definition_of(response: Response, registry: Any) -> Questionnaire | None:
     version = response.questionnaire_version
     return registry.get(version.questionnaire_id, version.version)
+
+
+def _expression(name: str) -> tuple[str, ...]:
+    """A parameter's name as an issue's expression; none for a blank name (FHIR strings are never blank)."""
+    return (name.strip()[:60],) if name.strip() else ()
 
 
 def _etag(version: str) -> dict[str, str]:

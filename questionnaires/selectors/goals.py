@@ -38,7 +38,7 @@ def goal_ratings(*, client_id: int) -> dict[int, list[dict]]:
     ratings: dict[int, list[dict]] = defaultdict(list)
     for response_id, authored_at, session, answers in responses:
         for link_id, value in (answers or {}).items():
-            if value is None or not str(link_id).isdigit():
+            if value is None or not (str(link_id).isascii() and str(link_id).isdigit()):
                 continue
             ratings[int(link_id)].append(
                 {"response": response_id, "authored": authored_at, "session": session, "rating": value}

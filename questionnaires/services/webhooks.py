@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import ipaddress
 import json
 import logging
 import secrets
 import socket
+import ssl
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -64,40 +65,108 @@ def webhook_signature_valid(*, secret: str, header: str, body: bytes, tolerance_
 
 # --- where deliveries may go --------------------------------------------------------------------
 
-def webhook_url_problem(url: str) -> str | None:
-    """Why a URL may not receive webhooks, or None.
+NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")
+"""RFC 6052: the low 32 bits are the IPv4 address a NAT64 gateway forwards to."""
+NAT64_LOCAL_USE = ipaddress.ip_network("64:ff9b:1::/48")
+"""RFC 8215: a network-specific translation prefix; where it leads is not knowable here, so never public."""
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+"""RFC 4291 (deprecated) IPv4-compatible addresses, `::a.b.c.d`."""
 
-    Only http(s). With `WEBHOOK_ALLOWED_HOSTS` set, only those hosts (".example.org" covers its
-    subdomains) and nothing else; unset, any host whose every resolved address is public, so a
-    subscription cannot make the workers call into the internal network.
+
+class WebhookRefused(Exception):
+    """Why a URL may not receive webhooks; the message is shown to the subscriber and in the delivery log."""
+
+
+@dataclass(frozen=True)
+class WebhookTarget:
+    """A checked URL: where to connect (the addresses checked, in resolver order) and what to call it."""
+
+    scheme: str
+    host: str
+    port: int
+    path: str
+    addresses: tuple[str, ...]
+
+
+def webhook_url_problem(url: str) -> str | None:
+    """Why a URL may not receive webhooks, or None (see `webhook_target`)."""
+    try:
+        webhook_target(url, resolve_allowed_hosts=False)
+    except WebhookRefused as refused:
+        return str(refused)
+    return None
+
+
+def webhook_target(url: str, *, resolve_allowed_hosts: bool = True) -> WebhookTarget:
+    """Resolve the URL's host once and check every address; raises WebhookRefused.
+
+    Only http(s), only the ports in `WEBHOOK_ALLOWED_PORTS` (80 and 443 by default). With
+    `WEBHOOK_ALLOWED_HOSTS` set, only those hosts (".example.org" covers its subdomains), private
+    addresses included; unset, any host whose every resolved address is public, IPv4 addresses
+    wrapped in IPv6 (mapped, compatible, NAT64, 6to4) judged by the IPv4 inside. The delivery
+    connects to these very addresses, so a second DNS answer (rebinding) is never consulted.
+    An allow-listed host need not resolve when subscribing (`resolve_allowed_hosts=False`): its
+    name may resolve only where the workers run.
     """
     try:
         parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
-        return "not a valid URL"
+        raise WebhookRefused("not a valid URL") from None
     if parts.scheme not in ("http", "https"):
-        return "only http and https URLs are allowed"
+        raise WebhookRefused("only http and https URLs are allowed")
     host = (parts.hostname or "").lower()
     if not host:
-        return "the URL has no host"
+        raise WebhookRefused("the URL has no host")
     if parts.username or parts.password:
-        return "credentials in the URL are not allowed"
+        raise WebhookRefused("credentials in the URL are not allowed")
+    if port not in settings.WEBHOOK_ALLOWED_PORTS:
+        allowed_ports = ", ".join(str(allowed) for allowed in settings.WEBHOOK_ALLOWED_PORTS)
+        raise WebhookRefused(f"port {port} is not allowed (WEBHOOK_ALLOWED_PORTS: {allowed_ports})")
     allowed = [entry.lower() for entry in settings.WEBHOOK_ALLOWED_HOSTS]
-    if allowed:
-        if any(host == entry or (entry.startswith(".") and (host.endswith(entry) or host == entry[1:]))
-               for entry in allowed):
-            return None
-        return f"host {host!r} is not in WEBHOOK_ALLOWED_HOSTS"
+    if allowed and not any(
+        host == entry or (entry.startswith(".") and (host.endswith(entry) or host == entry[1:])) for entry in allowed
+    ):
+        raise WebhookRefused(f"host {host!r} is not in WEBHOOK_ALLOWED_HOSTS")
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    if allowed and not resolve_allowed_hosts:
+        return WebhookTarget(scheme=parts.scheme, host=host, port=port, path=path, addresses=())
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)}
+        answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
     except (OSError, ValueError, UnicodeError):
-        return f"host {host!r} does not resolve"
-    for address in addresses:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-        if not ip.is_global or ip.is_multicast:
-            return f"host {host!r} resolves to a non-public address ({ip})"
-    return None
+        raise WebhookRefused(f"host {host!r} does not resolve") from None
+    addresses = tuple(dict.fromkeys(str(info[4][0]).split("%", 1)[0] for info in answers))
+    if not addresses:
+        raise WebhookRefused(f"host {host!r} does not resolve")
+    if not allowed:
+        for address in addresses:
+            if not webhook_address_public(ipaddress.ip_address(address)):
+                raise WebhookRefused(f"host {host!r} resolves to a non-public address ({address})")
+    return WebhookTarget(scheme=parts.scheme, host=host, port=port, path=path, addresses=addresses)
+
+
+def webhook_address_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """True when the address, and any IPv4 address it carries, is globally routable unicast.
+
+    An IPv4-mapped, IPv4-compatible or NAT64 (64:ff9b::/96) address is only a way of writing the
+    IPv4 address inside, so that address alone decides; 6to4 and Teredo must pass on both counts.
+    """
+    candidates: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = [ip]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in NAT64_LOCAL_USE:
+            return False
+        if ip.ipv4_mapped is not None:
+            candidates = [ip.ipv4_mapped]
+        elif ip in NAT64_WELL_KNOWN or ip in IPV4_COMPATIBLE:
+            candidates = [ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)]
+        if ip.sixtofour is not None:
+            candidates.append(ip.sixtofour)
+        if ip.teredo is not None:
+            candidates.extend(ip.teredo)
+    return all(
+        candidate.is_global and not (candidate.is_multicast or candidate.is_unspecified or candidate.is_reserved)
+        for candidate in candidates
+    )
 
 
 # --- subscriptions --------------------------------------------------------------------------------
@@ -290,16 +359,6 @@ class DeliveryResult:
     """Seconds until the next attempt, when another attempt is due."""
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect could point anywhere, past the allow-list: treat it as a failed attempt."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
-_opener = urllib.request.build_opener(_NoRedirects)
-
-
 def webhook_deliver(*, delivery_id: int) -> DeliveryResult:
     """One attempt at one delivery; the row lock keeps two workers from sending it at once.
 
@@ -348,31 +407,58 @@ def webhook_backoff(*, attempts: int) -> float:
 
 def _attempt(subscription: WebhookSubscription, delivery: WebhookDelivery) -> tuple[int | None, str | None]:
     """(status code, error or None). Re-checks the URL at send time: DNS may have changed since subscribing."""
-    reason = webhook_url_problem(subscription.url)
-    if reason:
-        return None, f"refused: {reason}"
+    try:
+        target = webhook_target(subscription.url)
+    except WebhookRefused as refused:
+        return None, f"refused: {refused}"
     body = json.dumps(delivery.payload, cls=DjangoJSONEncoder, separators=(",", ":"), sort_keys=True).encode()
     timestamp = int(time.time())
-    request = urllib.request.Request(
-        subscription.url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "alliance-api-webhooks/1",
-            SIGNATURE_HEADER: webhook_signature(secret=subscription.secret, timestamp=timestamp, body=body),
-            "X-Alliance-Event": delivery.event,
-            "X-Alliance-Delivery": str(delivery.id),
-            "X-Alliance-Event-Id": delivery.event_id,
-        },
-    )
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "alliance-api-webhooks/1",
+        SIGNATURE_HEADER: webhook_signature(secret=subscription.secret, timestamp=timestamp, body=body),
+        "X-Alliance-Event": delivery.event,
+        "X-Alliance-Delivery": str(delivery.id),
+        "X-Alliance-Event-Id": delivery.event_id,
+    }
     try:
-        with _opener.open(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as answer:
-            code = answer.status
-    except urllib.error.HTTPError as error:
-        return error.code, f"HTTP {error.code}"
-    except (urllib.error.URLError, OSError, ValueError) as error:
-        return None, f"{type(error).__name__}: {getattr(error, 'reason', error)}"
+        code = _post(target, body=body, headers=headers, timeout=settings.WEBHOOK_TIMEOUT_SECONDS)
+    except (OSError, http.client.HTTPException, ValueError) as error:
+        return None, f"{type(error).__name__}: {error}"
     if 200 <= code < 300:
         return code, None
+    # Redirects are not followed: the new location could point anywhere, past every check above.
     return code, f"HTTP {code}"
+
+
+def _post(target: WebhookTarget, *, body: bytes, headers: dict[str, str], timeout: float) -> int:
+    """POST to the checked addresses in turn; Host header, TLS SNI and certificate name stay the URL's host."""
+    last_error: OSError | None = None
+    for address in target.addresses:
+        connection: http.client.HTTPConnection
+        if target.scheme == "https":
+            connection = http.client.HTTPSConnection(
+                target.host, target.port, timeout=timeout, context=ssl.create_default_context()
+            )
+        else:
+            connection = http.client.HTTPConnection(target.host, target.port, timeout=timeout)
+        # http.client opens its socket through this hook: pin it to the checked address, never a new lookup.
+        connection._create_connection = partial(_pinned_socket, address)  # type: ignore[attr-defined]
+        try:
+            connection.request("POST", target.path, body=body, headers=headers)
+            return connection.getresponse().status
+        except ConnectionRefusedError as error:
+            last_error = error  # nothing listens there: the next checked address may answer
+        finally:
+            connection.close()
+    raise last_error or OSError("no address to connect to")
+
+
+def _pinned_socket(address: str, destination: tuple[str, int], timeout: float, source_address=None) -> socket.socket:
+    """Connect to `address` on the destination's port, ignoring its host name."""
+    return webhook_connect(address=address, port=destination[1], timeout=timeout)
+
+
+def webhook_connect(*, address: str, port: int, timeout: float) -> socket.socket:
+    """The one place a webhook socket is opened: always to an address `webhook_target` checked."""
+    return socket.create_connection((address, port), timeout=timeout)

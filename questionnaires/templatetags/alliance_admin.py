@@ -10,10 +10,14 @@ from questionnaires.models import TherapyClient
 register = template.Library()
 
 
-@register.inclusion_tag("admin/questionnaires/therapyclient/overview.html")
-def client_overview(client: TherapyClient) -> dict:
-    """Rendered on the client's change page, whose view the admin already audits as a read of this client."""
+@register.inclusion_tag("admin/questionnaires/therapyclient/overview.html", takes_context=True)
+def client_overview(context: dict, client: TherapyClient) -> dict:
+    """Rendered on the client's change page, whose view the admin already audits as a read of this client.
+
+    Takes the page's context for its request: the inline style carries the Content-Security-Policy nonce.
+    """
     return {
+        "request": context.get("request"),
         "client": client,
         "charts": client_trajectory_charts(client=client),
         "recent_responses": client_recent_responses(client=client),

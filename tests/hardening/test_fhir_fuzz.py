@@ -27,8 +27,14 @@ json_values = st.recursive(
     max_leaves=20,
 )
 FIELDS = ["resourceType", "questionnaire", "status", "subject", "authored", "item", "identifier", "id", "meta"]
-SEARCH_PARAMETERS = ["subject", "questionnaire", "code", "patient", "_count", "_format", "authored", "_id",
-                     "identifier", "url", "version", "status", "_sort", "page"]
+SEARCH_PARAMETERS = ["subject", "questionnaire", "code", "patient", "_count", "_offset", "_format", "authored", "_id",
+                     "identifier", "url", "version", "status", "_sort", "page", "date", "subject.identifier"]
+EDGE_VALUES = [
+    "²", "٣", "１", "9" * 25, "9" * 5000, "-1", "0", "1e3",  # numbers str.isdigit() or int() mistake
+    "9999-12-31", "gt9999-12-31", "0001-01-01", "lt0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59.999-14:00",
+    "ge9999-12", "0001", "2024-02-30", "2024-01-01T10:00+99:00", "２０２４-01-01",
+]
+"""The input that once gave 500s: non-ASCII digits, numbers past 64 bits, dates at the calendar's ends."""
 segments = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=70)
 
 
@@ -91,6 +97,20 @@ def test_random_json_bodies_are_4xx_operation_outcomes(fhir):
     assert all(400 <= status < 500 for status in tally.statuses)
 
 
+def test_bodies_that_are_not_utf8_are_4xx_operation_outcomes(fhir):
+    tally = Tally()
+
+    @FUZZ
+    @given(prefix=st.binary(max_size=20), invalid=st.sampled_from([b"\xff", b"\xfe\xff", b"\xc3\x28", b"\xed\xa0\x80"]))
+    def post(prefix, invalid) -> None:
+        document = b'{"resourceType": "' + prefix + invalid + b'"}'
+        tally.check(f"POST {document!r:.120}", fhir.post("/fhir/QuestionnaireResponse", document))
+
+    post()
+    tally.verdict(150)
+    assert all(400 <= status < 500 for status in tally.statuses)
+
+
 def test_a_valid_response_with_one_part_broken_never_fails_the_server(fhir, valid_response):
     tally = Tally()
 
@@ -120,11 +140,14 @@ def test_random_searches_and_reads_never_fail_the_server(fhir):
     @FUZZ
     @given(
         resource=st.sampled_from(["Questionnaire", "QuestionnaireResponse", "Observation"]),
-        parameters=st.dictionaries(st.sampled_from(SEARCH_PARAMETERS) | st.text(max_size=10), st.text(max_size=60),
-                                   max_size=4),
+        parameters=st.dictionaries(st.sampled_from(SEARCH_PARAMETERS) | st.text(max_size=10),
+                                   st.sampled_from(EDGE_VALUES) | st.text(max_size=60), max_size=4),
+        strict=st.booleans(),
     )
-    def search(resource, parameters) -> None:
-        tally.check(f"GET {resource}?{parameters!r:.120}", fhir.get(f"/fhir/{resource}", **parameters))
+    def search(resource, parameters, strict) -> None:
+        headers = {"HTTP_PREFER": "handling=strict"} if strict else {}
+        answer = fhir.api.get(f"/fhir/{resource}", parameters, HTTP_ACCEPT="application/fhir+json", **headers)
+        tally.check(f"GET {resource}?{parameters!r:.120} strict={strict}", answer)
 
     @FUZZ
     @given(resource=st.sampled_from(["Questionnaire", "QuestionnaireResponse", "Observation", "Patient"]),

@@ -82,17 +82,20 @@ def test_a_batch_of_100000_entries_is_refused_whole_with_a_4xx(gunicorn_server, 
     still_serving(gunicorn_server, north.api_key)
 
 
-def test_giant_page_sizes_are_capped_and_absurd_pages_are_404(gunicorn_server, north):
+def test_giant_page_sizes_are_capped_absurd_pages_are_400_and_pages_past_the_end_404(gunicorn_server, north):
     from questionnaires.api.pagination import MAX_PAGE_SIZE
 
     status, _, content = call(gunicorn_server, "GET", "/api/v1/responses/?page_size=1000000000", key=north.api_key)
     assert status == 200, content[:300]
     assert len(json.loads(content)["results"]) <= MAX_PAGE_SIZE
-    for page in ("999999999999", "-1", "9" * 400):
+    for page in ("999999999999", "-1", "9" * 400, "%C2%B2"):
         status, content_type, content = call(gunicorn_server, "GET", f"/api/v1/responses/?page={page}",
                                              key=north.api_key)
-        assert status == 404, (page, content[:300])
+        assert status == 400, (page, content[:300])
         assert content_type == "application/problem+json"
+        assert json.loads(content)["errors"][0]["field"] == "page"
+    status, content_type, _ = call(gunicorn_server, "GET", "/api/v1/responses/?page=999999", key=north.api_key)
+    assert (status, content_type) == (404, "application/problem+json")
     still_serving(gunicorn_server, north.api_key)
 
 

@@ -40,6 +40,15 @@ class Receiver:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
+    def port(self) -> int:
+        return self.server.server_address[1]
+
+    def allow(self, settings) -> None:
+        """Let webhooks reach this receiver: its host on the allow-list and its port among the allowed ones."""
+        settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+        settings.WEBHOOK_ALLOWED_PORTS = [self.port]
+
+    @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
 

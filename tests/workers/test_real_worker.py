@@ -225,9 +225,12 @@ def test_a_receiver_failing_twice_gets_one_successful_signed_delivery_from_the_w
     from questionnaires.models import WebhookDelivery
     from tests.workers.receiver import Receiver
 
-    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
-    restart_worker(celery_worker_process, WEBHOOK_ALLOWED_HOSTS="127.0.0.1", WEBHOOK_RETRY_BASE_SECONDS="1")
     with Receiver(fail_first=2) as receiver:
+        receiver.allow(settings)
+        restart_worker(
+            celery_worker_process, WEBHOOK_ALLOWED_HOSTS="127.0.0.1", WEBHOOK_ALLOWED_PORTS=str(receiver.port),
+            WEBHOOK_RETRY_BASE_SECONDS="1",
+        )
         created = north.api().post(
             "/api/v1/webhooks/", {"url": receiver.url, "events": ["response.scored"]}, format="json"
         ).json()

@@ -44,6 +44,9 @@ def test_a_public_address_passes_and_an_allow_list_replaces_the_default(settings
     settings.WEBHOOK_ALLOWED_HOSTS = []
     assert webhook_url_problem("https://93.184.216.34/hook") is None
     settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1", ".example.org"]
+    assert webhook_url_problem("http://127.0.0.1/hook") is None
+    assert "port 9000 is not allowed" in webhook_url_problem("http://127.0.0.1:9000/hook")
+    settings.WEBHOOK_ALLOWED_PORTS = [80, 443, 9000]
     assert webhook_url_problem("http://127.0.0.1:9000/hook") is None
     assert webhook_url_problem("https://hooks.example.org/x") is None
     assert webhook_url_problem("https://93.184.216.34/hook") is not None
@@ -67,7 +70,7 @@ def _token_api(persona, user) -> APIClient:
 def test_a_clinic_subscribes_sees_its_secret_once_and_unsubscribes(north, south, settings):
     settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
     created = north.api().post(
-        "/api/v1/webhooks/", {"url": "http://127.0.0.1:9/hook", "events": ["alert.raised"]}, format="json"
+        "/api/v1/webhooks/", {"url": "http://127.0.0.1/hook", "events": ["alert.raised"]}, format="json"
     )
     assert created.status_code == 201, created.content
     body = created.json()
@@ -83,7 +86,7 @@ def test_a_clinic_subscribes_sees_its_secret_once_and_unsubscribes(north, south,
 
 def test_only_api_keys_and_supervisors_manage_webhooks(north, settings):
     settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
-    payload = {"url": "http://127.0.0.1:9/hook", "events": ["response.scored"]}
+    payload = {"url": "http://127.0.0.1/hook", "events": ["response.scored"]}
     assert _token_api(north, north.clinician).post("/api/v1/webhooks/", payload, format="json").status_code == 403
     assert _token_api(north, north.supervisor).post("/api/v1/webhooks/", payload, format="json").status_code == 201
 
@@ -92,10 +95,10 @@ def test_only_api_keys_and_supervisors_manage_webhooks(north, settings):
     "payload",
     [
         {"url": "http://10.0.0.5/hook", "events": ["alert.raised"]},
-        {"url": "http://127.0.0.1:9/hook", "events": ["alert.deleted"]},
-        {"url": "http://127.0.0.1:9/hook", "events": []},
+        {"url": "http://127.0.0.1/hook", "events": ["alert.deleted"]},
+        {"url": "http://127.0.0.1/hook", "events": []},
         {"url": 42, "events": ["alert.raised"]},
-        {"url": "http://127.0.0.1:9/hook", "events": ["alert.raised"], "colour": "red"},
+        {"url": "http://127.0.0.1/hook", "events": ["alert.raised"], "colour": "red"},
         ["not", "an", "object"],
     ],
 )
@@ -115,6 +118,7 @@ def _subscribe(persona, receiver: Receiver, events: list[str]) -> None:
 def test_scores_and_alerts_are_delivered_signed_to_the_subscribed_url(north, south, scored, settings):
     settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
     with Receiver() as receiver:
+        receiver.allow(settings)
         _subscribe(north, receiver, ["response.scored", "alert.raised"])
         body = scored(north, "srs", srs(8.0, 9.0, 9.0, 9.0))
         scored(south, "srs", srs(8.0, 9.0, 9.0, 9.0))  # another clinic's events go nowhere near north
@@ -131,6 +135,7 @@ def test_a_receiver_failing_twice_gets_exactly_one_successful_delivery_after_ret
     settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
     settings.WEBHOOK_RETRY_BASE_SECONDS = 0
     with Receiver(fail_first=2) as receiver:
+        receiver.allow(settings)
         _subscribe(north, receiver, ["response.scored"])
         scored(north, "srs", srs(9.0, 9.0, 9.0, 9.0))
     assert [call["status"] for call in receiver.calls] == [500, 500, 200]
@@ -144,6 +149,7 @@ def test_a_delivery_that_keeps_failing_stops_after_the_last_attempt_with_the_err
     settings.WEBHOOK_RETRY_BASE_SECONDS = 0
     settings.WEBHOOK_MAX_ATTEMPTS = 3
     with Receiver(fail_first=99) as receiver:
+        receiver.allow(settings)
         _subscribe(north, receiver, ["response.scored"])
         scored(north, "srs", srs(9.0, 9.0, 9.0, 9.0))
     delivery = WebhookDelivery.objects.get()

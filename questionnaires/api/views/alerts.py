@@ -11,13 +11,13 @@ from rest_framework.response import Response
 from questionnaires.api.filters import AlertFilter
 from questionnaires.api.serializers import AlertSerializer
 from questionnaires.api.views.base import ApiListView, ApiView, problem_docs
+from questionnaires.input_bounds import record_id
 from questionnaires.models import Alert
 from questionnaires.principals import Principal
 from questionnaires.selectors.responses import disclosure_for
 from questionnaires.services.alerts import alert_acknowledge
 
 STAFF_AND_KEYS = frozenset({"api_key", "clinician", "supervisor"})
-MAX_ID = 2**63 - 1
 
 
 def alerts_visible_to(principal: Principal) -> QuerySet[Alert]:
@@ -99,8 +99,8 @@ class AlertAcknowledgeView(ApiView):
 def visible_alert(principal: Principal, alert_id: str) -> Alert:
     """The alert if this caller may see it; anything else (another clinic's, a malformed id) is a 404."""
     alert = None
-    if alert_id.isascii() and alert_id.isdigit() and 0 < int(alert_id) <= MAX_ID:
-        alert = alerts_visible_to(principal).filter(pk=int(alert_id)).first()
+    if (alert_pk := record_id(alert_id)) is not None:
+        alert = alerts_visible_to(principal).filter(pk=alert_pk).first()
     if alert is None:
         raise NotFound("No such alert.")
     return alert

@@ -10,10 +10,12 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.mixins import ListModelMixin
 
+from questionnaires.api.parsing import unknown_parameters
 from questionnaires.api.permissions import KindAllowed, kind_denial
 from questionnaires.api.serializers import ProblemSerializer
 from questionnaires.principals import ALL_KINDS, Principal
 from questionnaires.services.audit import audit_record
+from questionnaires.services.errors import InvalidInput
 
 PROBLEM = "application/problem+json"
 
@@ -51,6 +53,26 @@ class ApiView(GenericAPIView):
 
     object_scoped = False
     """True: the kind check runs after the object lookup (see KindAllowed), via `deny_kind_if_needed`."""
+
+    query_parameters: frozenset[str] = frozenset()
+    """What GET reads from the query string, besides `format`, the filter set's filters and a list's paging."""
+
+    def initial(self, request: Any, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if request.method in ("GET", "HEAD"):
+            unknown = unknown_parameters(request.query_params, self.known_query_parameters())
+            if unknown:
+                names = ", ".join(problem.field for problem in unknown)
+                raise InvalidInput(f"Unknown query parameters: {names}; see errors.", unknown)
+
+    def known_query_parameters(self) -> set[str]:
+        known = {"format", *self.query_parameters}
+        filterset_class = getattr(self, "filterset_class", None)
+        if filterset_class is not None:
+            known |= set(filterset_class.base_filters)
+        if isinstance(self, ListModelMixin) and self.paginator is not None:
+            known |= {self.paginator.page_query_param, self.paginator.page_size_query_param}
+        return known
 
     @property
     def principal(self) -> Principal:

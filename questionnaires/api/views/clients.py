@@ -115,6 +115,7 @@ class ClientDetailView(ClientScopedView):
 
 
 class ClientScoresView(ClientScopedView):
+    query_parameters = frozenset({"questionnaire"})
     allowed_kinds = ALL_KINDS
     audit_object_type = "score"
     audit_actions = {"GET": "read"}

@@ -117,6 +117,7 @@ class ClientBackgroundView(ClientScopedView):
 class EquityView(ApiView):
     allowed_kinds = WHOLE_CLINIC
     audit_object_type = "equity"
+    query_parameters = frozenset({"questionnaire", "category"})
     audit_actions = {"GET": "read"}
     serializer_class = EquitySerializer
 
@@ -135,8 +136,7 @@ class EquityView(ApiView):
     )
     def get(self, request: Request) -> Response:
         params = request.query_params
-        problems = [Problem(name, "unknown parameter", "unknown") for name in params
-                    if name not in ("questionnaire", "category", "format")]
+        problems: list[Problem] = []
         questionnaire_id = params.get("questionnaire", "")
         definition = get_registry().get(questionnaire_id) if 0 < len(questionnaire_id) <= 64 else None
         if definition is None or definition.construct not in ("alliance", "outcome", "symptom"):

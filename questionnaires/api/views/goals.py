@@ -15,14 +15,13 @@ from rest_framework.response import Response
 from questionnaires.api.parsing import json_object_body
 from questionnaires.api.views.base import problem_docs
 from questionnaires.api.views.clients import ClientScopedView
+from questionnaires.input_bounds import record_id
 from questionnaires.models import Goal
 from questionnaires.principals import ALL_KINDS
 from questionnaires.selectors.goals import goal_as_dict, goal_ratings, goals_of
 from questionnaires.services.errors import InvalidInput
 from questionnaires.services.goals import goal_create, goal_status_set
 from questionnaires.validation import Problem
-
-MAX_ID = 2**63 - 1
 
 GoalSerializer = inline_serializer(
     "Goal",
@@ -95,8 +94,8 @@ class GoalDetailView(ClientScopedView):
 
     def _goal(self, client, goal_id: str) -> Goal:
         goal = None
-        if goal_id.isascii() and goal_id.isdigit() and 0 < int(goal_id) <= MAX_ID:
-            goal = Goal.objects.filter(client=client, pk=int(goal_id)).first()
+        if (goal_pk := record_id(goal_id)) is not None:
+            goal = Goal.objects.filter(client=client, pk=goal_pk).first()
         if goal is None:
             raise NotFound("No such goal for this client.")
         return goal

@@ -32,6 +32,7 @@ def _shaped(request: Request, definition: Questionnaire) -> dict:
 
 class QuestionnaireListView(ApiListView):
     serializer_class = QuestionnaireSerializer
+    query_parameters = frozenset({"all_versions"})
     queryset = QuestionnaireVersion.objects.none()  # only for the schema generator; definitions come from plugins
 
     @extend_schema(
@@ -54,6 +55,7 @@ class QuestionnaireListView(ApiListView):
 
 
 class QuestionnaireDetailView(ApiView):
+    query_parameters = frozenset({"version"})
     serializer_class = QuestionnaireSerializer
 
     @extend_schema(

@@ -20,7 +20,7 @@ from questionnaires.selectors.supervision import clinician_report
 from questionnaires.services.errors import InvalidInput
 from questionnaires.validation import Problem
 
-KNOWN_PARAMETERS = {"questionnaire", "outcome", "from", "to", "format"}
+QUERY_PARAMETERS = frozenset({"questionnaire", "outcome", "from", "to"})
 
 ReportSerializer = inline_serializer(
     "ClinicianReport",
@@ -50,7 +50,7 @@ def clinician_visible(principal, username: str):
 
 
 def report_query(params) -> dict:
-    problems = [Problem(name, "unknown parameter", "unknown") for name in params if name not in KNOWN_PARAMETERS]
+    problems: list[Problem] = []
     registry = get_registry()
     query: dict = {"questionnaire": params.get("questionnaire", "srs"), "outcome": params.get("outcome", "ors")}
     alliance = registry.get(query["questionnaire"]) if len(query["questionnaire"]) <= 64 else None
@@ -69,6 +69,7 @@ def report_query(params) -> dict:
 class ClinicianReportView(ApiView):
     allowed_kinds = frozenset({"api_key", "clinician", "supervisor"})
     audit_object_type = "clinician_report"
+    query_parameters = QUERY_PARAMETERS
     audit_actions = {"GET": "read"}
     serializer_class = ReportSerializer
 
