@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from questionnaires.models import Clinic, QuestionnaireVersion
+from questionnaires.admin.tenancy import visible_clinics
+from questionnaires.models import QuestionnaireVersion
 
 
 class QuestionnaireFilter(admin.SimpleListFilter):
@@ -39,7 +40,7 @@ class ClinicIdFilter(admin.SimpleListFilter):
     parameter_name = "clinic_id"
 
     def lookups(self, request, model_admin):
-        return [(str(pk), name) for pk, name in Clinic.objects.order_by("name").values_list("pk", "name")]
+        return [(str(pk), name) for pk, name in visible_clinics(request.user).values_list("pk", "name")]
 
     def queryset(self, request, queryset):
         value = self.value()

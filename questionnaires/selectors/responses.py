@@ -13,7 +13,8 @@ from questionnaires.selectors.scores import latest_scores_for, score_as_dict
 
 
 def responses_visible_to(principal: Principal) -> QuerySet[Response]:
-    responses = Response.objects.filter(clinic_id=principal.clinic_id)
+    # The row's clinic and its client's: a response whose client belongs to another clinic is neither's.
+    responses = Response.objects.filter(clinic_id=principal.clinic_id, client__clinic_id=principal.clinic_id)
     if principal.kind == "clinician":
         responses = responses.filter(client__clinicians=principal.user_id)
     elif principal.kind == "client_token":

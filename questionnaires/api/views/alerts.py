@@ -20,7 +20,7 @@ MAX_ID = 2**63 - 1
 
 
 def alerts_visible_to(principal: Principal) -> QuerySet[Alert]:
-    alerts = Alert.objects.filter(clinic_id=principal.clinic_id)
+    alerts = Alert.objects.filter(clinic_id=principal.clinic_id, client__clinic_id=principal.clinic_id)
     if principal.kind == "clinician":
         alerts = alerts.filter(client__clinicians=principal.user_id)
     elif principal.kind == "client_token":
