@@ -79,6 +79,7 @@ class TherapyClientAdmin(AuditedAdmin):
     list_filter = ("clinic",)
     list_select_related = ("clinic",)
     search_fields = ("external_id",)
+    ordering = ("external_id",)
     filter_horizontal = ("clinicians",)
     readonly_fields = ("created_at",)
 
