@@ -197,3 +197,18 @@ def test_a_supervisors_webhook_delivery_reads_are_audited_under_their_name(clien
 def test_clinics_offered_by_the_audit_filter_are_the_users_own(client, north, south):
     page = logged_in(client, north.supervisor).get(admin_url(AuditEvent, "changelist")).content.decode()
     assert Clinic.objects.get(pk=north.clinic.pk).name in page and south.clinic.name not in page
+
+
+def test_a_client_tokens_client_cannot_be_changed_after_it_is_issued(superuser_client, north):
+    """Pointing a live token at another client would hand its holder that client's record."""
+    token: ClientToken = EXAMPLES["questionnaires.ClientToken"](north)
+    other = TherapyClient.objects.create(clinic=north.clinic, external_id="north-client-2")
+
+    page = superuser_client.post(
+        admin_url(ClientToken, "change", token.pk),
+        {"name": "app", "client": other.pk, "issued_by": "", "expiry_date_0": "", "expiry_date_1": ""},
+    )
+
+    assert page.status_code == 302
+    token.refresh_from_db()
+    assert token.client == north.client and token.name == "app"
