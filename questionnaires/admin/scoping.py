@@ -31,7 +31,8 @@ def _scoped_choices(admin_site, request, queryset):
 
 
 class ScopedPermissions:
-    """Model permissions from the user's role (tenancy.may), for model admins and inlines alike."""
+    """Model permissions from the user's role (tenancy.may), and foreign-key and many-to-many choices limited to
+    what the related model's own admin shows the user; for model admins and inlines alike."""
 
     tenancy: Tenancy = SUPERUSER_ONLY
 
@@ -46,6 +47,22 @@ class ScopedPermissions:
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return may(request.user, self.tenancy, "delete")
+
+    def _choices(self, db_field, request, kwargs: dict) -> dict:
+        if "queryset" not in kwargs:
+            # What the stock admin would offer (ordered as the related admin orders), then scoped.
+            queryset = self.get_field_queryset(kwargs.get("using"), db_field, request)
+            if queryset is None:
+                queryset = db_field.remote_field.model._default_manager.using(kwargs.get("using")).all()
+            kwargs["queryset"] = queryset
+        kwargs["queryset"] = _scoped_choices(self.admin_site, request, kwargs["queryset"])
+        return kwargs
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        return super().formfield_for_foreignkey(db_field, request, **self._choices(db_field, request, kwargs))
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        return super().formfield_for_manytomany(db_field, request, **self._choices(db_field, request, kwargs))
 
 
 class ScopedAdmin(ScopedPermissions, admin.ModelAdmin):
@@ -86,24 +103,6 @@ class ScopedAdmin(ScopedPermissions, admin.ModelAdmin):
             return entry
         return (entry, admin.RelatedOnlyFieldListFilter) if target.is_relation else entry
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if "queryset" not in kwargs:
-            kwargs["queryset"] = _scoped_choices(
-                self.admin_site, request, db_field.remote_field.model._default_manager.all()
-            )
-        else:
-            kwargs["queryset"] = _scoped_choices(self.admin_site, request, kwargs["queryset"])
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    def formfield_for_manytomany(self, db_field, request, **kwargs):
-        if "queryset" not in kwargs:
-            kwargs["queryset"] = _scoped_choices(
-                self.admin_site, request, db_field.remote_field.model._default_manager.all()
-            )
-        else:
-            kwargs["queryset"] = _scoped_choices(self.admin_site, request, kwargs["queryset"])
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
-
     def response_action(self, request, queryset):
         # The stock admin drops selected ids it cannot find and acts on the rest; a selected row of
         # another clinic is refused whole, as a 404, so nothing is done and nothing is confirmed.
@@ -123,18 +122,6 @@ class ScopedInline(ScopedPermissions):
 
     def get_queryset(self, request):
         return scoped(super().get_queryset(request), request.user, self.tenancy)
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        kwargs["queryset"] = _scoped_choices(
-            self.admin_site, request, kwargs.get("queryset", db_field.remote_field.model._default_manager.all())
-        )
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    def formfield_for_manytomany(self, db_field, request, **kwargs):
-        kwargs["queryset"] = _scoped_choices(
-            self.admin_site, request, kwargs.get("queryset", db_field.remote_field.model._default_manager.all())
-        )
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
 def superuser_only(admin_class: type[admin.ModelAdmin]) -> type[ScopedAdmin]:

@@ -14,7 +14,7 @@ import pytest
 from django.contrib import admin
 from django.contrib.admin.utils import quote
 from django.contrib.auth.models import Group
-from django.urls import reverse
+from django.urls import URLPattern, reverse
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from questionnaires.admin.scoping import ScopedAdmin, clinic_scope_check, unscoped_admins
@@ -217,6 +217,23 @@ def test_every_own_change_page_offers_no_choice_of_another_clinic(client, north,
         walk.page(_admin_url(model, "change", quote(row.pk)), allowed={200, 404})
     walk.page(reverse("admin:index"), allowed={200})
     assert not walk.faults, "\n".join(walk.faults)
+
+
+# The project's own admin pages the walk below visits; a new one fails the next test until it is walked too.
+WALKED_PAGES = {
+    "admin-dashboard", "admin-metrics-recompute", "admin-client-form-link", "admin-export-download",
+    "admin-supervision", "admin-equity", "admin-client-goals", "admin-plugins",
+}
+
+
+def test_the_walk_covers_every_custom_admin_page():
+    from alliance_api.urls import urlpatterns
+
+    custom = {
+        pattern.name for pattern in urlpatterns
+        if isinstance(pattern, URLPattern) and str(pattern.pattern).startswith("admin/")
+    }
+    assert custom == WALKED_PAGES
 
 
 @pytest.mark.parametrize("role", ["supervisor", "clinician"])
