@@ -106,6 +106,8 @@ def supervision_view(request: HttpRequest) -> HttpResponse:
         report = clinician_report(
             clinic_id=clinic.pk, clinician=clinician, alliance_questionnaire=questionnaire_id,
             outcome_questionnaire="ors" if registry.get("ors") else None,
+            # A clinician reads their own report as in the API: no clinic figure that would isolate a colleague.
+            viewer_is_clinician=role_of(request.user) == "clinician",
         )
         context["report"] = report
         context["rows"] = _rows(report["clinician_figures"], report["clinic_figures"])
