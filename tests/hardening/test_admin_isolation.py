@@ -352,3 +352,21 @@ def test_staff_without_a_clinic_membership_see_no_clinic_data(client, world):
     for model in (Alert, TherapyClient, Score):
         assert client.get(_admin_url(model, "changelist")).status_code == 403
     assert client.get(_admin_url(Alert, "change", world.south_alert.pk)).status_code == 404
+
+
+def test_another_apps_admin_becomes_superuser_only_and_this_apps_must_declare_its_scope():
+    from django.contrib.auth.admin import GroupAdmin
+
+    from questionnaires.admin.scoping import restrict_other_apps_to_superusers
+    from questionnaires.admin.tenancy import SUPERUSER_ONLY
+
+    site = admin.AdminSite(name="probe")
+    site.register(Group, GroupAdmin)
+    site.register(Score, admin.ModelAdmin)
+
+    restrict_other_apps_to_superusers(site)
+
+    group_admin = site._registry[Group]
+    assert isinstance(group_admin, GroupAdmin) and isinstance(group_admin, ScopedAdmin)
+    assert group_admin.tenancy == SUPERUSER_ONLY
+    assert unscoped_admins(site) == ["questionnaires.Score: ModelAdmin is not a ScopedAdmin"]
