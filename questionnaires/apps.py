@@ -1,6 +1,6 @@
 """App configuration: builds the plugin registry once, when Django is ready (no database access here)."""
 
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.db.models.signals import post_migrate, post_save, pre_save
 
@@ -21,6 +21,14 @@ class QuestionnairesConfig(AppConfig):
         from questionnaires.registry import build_registry, sync_versions_after_migrate
 
         build_registry()
+        if apps.is_installed("django.contrib.admin"):
+            # The admin's own ready() has imported every app's admin module by now, also those of apps listed
+            # after this one: each other app's admin becomes superuser-only (see questionnaires/admin/scoping.py).
+            from django.contrib import admin
+
+            from questionnaires.admin.scoping import restrict_other_apps_to_superusers
+
+            restrict_other_apps_to_superusers(admin.site)
         user_logged_in.connect(audit_admin_login, dispatch_uid="audit_admin_login")
         # After axes's own receiver (connected when its app became ready), so the lockout flag is set.
         user_login_failed.connect(audit_admin_login_failure, dispatch_uid="audit_admin_login_failure")

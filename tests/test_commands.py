@@ -77,7 +77,7 @@ def test_create_clinician_creates_a_user_who_can_log_in_with_the_role(north, fla
 
     user = get_user_model().objects.get(username="nora")
     assert user.check_password("a long password")
-    assert not user.is_staff
+    assert user.is_staff and not user.is_superuser  # the admin, scoped to the clinic by role
     assert (user.membership.clinic, user.membership.role) == (north.clinic, role)
 
 

@@ -12,10 +12,10 @@ from questionnaires.services.metrics import metrics_recompute
 from questionnaires.services.scoring import scoring_enqueue
 
 
-@admin.action(description="Re-score selected responses (failed and pending)")
+@admin.action(description="Re-score selected responses (failed and pending)", permissions=["rescore"])
 def rescore_selected(modeladmin, request, queryset) -> None:
     """Failed responses are retried as well as pending ones; scored ones keep the score they have."""
-    if not request.user.has_perm("questionnaires.change_response"):
+    if not modeladmin.has_rescore_permission(request):
         raise PermissionDenied
     rows = list(
         queryset.filter(status__in=[Response.Status.PENDING, Response.Status.FAILED]).values_list("id", "clinic_id")
@@ -40,10 +40,10 @@ def rescore_selected(modeladmin, request, queryset) -> None:
     )
 
 
-@admin.action(description="Recompute all clinic metrics from the scores")
+@admin.action(description="Recompute all clinic metrics from the scores", permissions=["recompute"])
 def recompute_metrics(modeladmin, request, queryset) -> None:
-    """The selection does not matter: the rollups are rebuilt whole, in one pass."""
-    if not request.user.has_perm("questionnaires.change_metricrollup"):
+    """The selection does not matter: the rollups are rebuilt whole, in one pass (superusers only)."""
+    if not modeladmin.has_recompute_permission(request):
         raise PermissionDenied
     cells = metrics_recompute()
     audit_record(actor=admin_actor(request), action="recompute", object_type="metrics", detail=f"{cells} cells")

@@ -5,11 +5,15 @@ from __future__ import annotations
 from django.contrib import admin
 
 from questionnaires.admin.filters import ClinicIdFilter
+from questionnaires.admin.scoping import ScopedAdmin
+from questionnaires.admin.tenancy import Tenancy
 from questionnaires.models import AuditEvent
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ScopedAdmin):
+    # A supervisor reads their clinic's trail; events of no clinic (logins, operator commands) are operators'.
+    tenancy = Tenancy(clinic="clinic_id")
     list_display = ("at", "actor", "action", "object_type", "outcome", "clinic_id", "object_count", "detail")
     list_filter = ("at", "action", "outcome", "object_type", ClinicIdFilter)
     search_fields = ("actor", "action", "object_type", "detail")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from django.contrib import admin
 from django.db.models import Model
 from django.http import HttpRequest
 
+from questionnaires.admin.scoping import ScopedAdmin
 from questionnaires.services.audit import audit_record, audit_record_many
 
 
@@ -16,7 +16,7 @@ def admin_actor(request: HttpRequest) -> str:
     return f"admin:{request.user.get_username()}"
 
 
-class AuditedAdmin(admin.ModelAdmin):
+class AuditedAdmin(ScopedAdmin):
     """Writes through the admin are always audited; `audit_reads` adds change-page views and list pages.
 
     Events are grouped by clinic so a clinic's audit trail shows what an admin looked at of its data.

@@ -111,7 +111,7 @@ def client_trajectory_charts(*, client: TherapyClient) -> list[TrajectoryChart]:
 
 def client_recent_responses(*, client: TherapyClient, limit: int = RECENT_LIMIT) -> list[dict]:
     responses = list(
-        Response.objects.filter(client=client)
+        Response.objects.filter(client=client, clinic_id=client.clinic_id)
         .select_related("questionnaire_version", "clinician")
         .order_by("-authored_at")[:limit]
     )
@@ -120,4 +120,7 @@ def client_recent_responses(*, client: TherapyClient, limit: int = RECENT_LIMIT)
 
 
 def client_recent_alerts(*, client: TherapyClient, limit: int = RECENT_LIMIT) -> list[Alert]:
-    return list(Alert.objects.filter(client=client, withdrawn_at__isnull=True).order_by("-raised_at")[:limit])
+    return list(
+        Alert.objects.filter(client=client, clinic_id=client.clinic_id, withdrawn_at__isnull=True)
+        .order_by("-raised_at")[:limit]
+    )

@@ -8,6 +8,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
 from questionnaires.admin.auditing import AuditedAdmin, admin_actor
+from questionnaires.admin.scoping import ScopedInline
+from questionnaires.admin.tenancy import CLIENTS, CLINICS, Tenancy
 from questionnaires.models import Clinic, StaffMembership, TherapyClient
 from questionnaires.services.audit import audit_record
 
@@ -17,6 +19,7 @@ User = get_user_model()
 @admin.register(Clinic)
 class ClinicAdmin(AuditedAdmin):
     audit_object_type = "clinic"
+    tenancy = CLINICS
     list_display = ("slug", "name", "created_at")
     search_fields = ("slug", "name")
     ordering = ("slug",)
@@ -35,6 +38,7 @@ class ClinicAdmin(AuditedAdmin):
 @admin.register(StaffMembership)
 class StaffMembershipAdmin(AuditedAdmin):
     audit_object_type = "staff_membership"
+    tenancy = Tenancy(clinic="clinic", own="user")
     list_display = ("user", "clinic", "role")
     list_filter = ("role", "clinic")
     list_select_related = ("user", "clinic")
@@ -49,7 +53,8 @@ class TherapyClientForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        clinic, clinicians = cleaned.get("clinic"), cleaned.get("clinicians")
+        clinic = cleaned.get("clinic") or (self.instance.clinic if self.instance.pk else None)
+        clinicians = cleaned.get("clinicians")
         if clinic is not None and clinicians:
             outsiders = [user.username for user in clinicians if not _is_member_of(user, clinic)]
             if outsiders:
@@ -63,26 +68,36 @@ def _is_member_of(user, clinic: Clinic) -> bool:
 
 @admin.register(TherapyClient)
 class TherapyClientAdmin(AuditedAdmin):
+    """A client's clinic is set once, when the client is created: moving a client would leave its responses,
+    scores and alerts in the old clinic, so the field is read-only afterwards (and the model refuses it)."""
+
     audit_object_type = "client"
     audit_reads = True
+    tenancy = CLIENTS
     form = TherapyClientForm
     list_display = ("external_id", "clinic", "caseload_of", "created_at")
     list_filter = ("clinic",)
     list_select_related = ("clinic",)
     search_fields = ("external_id",)
+    ordering = ("external_id",)
     filter_horizontal = ("clinicians",)
     readonly_fields = ("created_at",)
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("clinicians")
 
+    def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
+        return (*readonly, "clinic") if obj is not None else readonly
+
     @admin.display(description="Caseload of")
     def caseload_of(self, obj: TherapyClient) -> str:
         return ", ".join(sorted(user.get_username() for user in obj.clinicians.all()))
 
 
-class StaffMembershipInline(admin.StackedInline):
+class StaffMembershipInline(ScopedInline, admin.StackedInline):
     model = StaffMembership
+    tenancy = Tenancy(clinic="clinic", own="user")
     fields = ("clinic", "role")
     extra = 0
     verbose_name = "clinic membership"
@@ -96,6 +111,7 @@ class AllianceUserAdmin(AuditedAdmin, UserAdmin):
     """The stock user admin plus the clinic membership, so a clinician is set up on one page."""
 
     audit_object_type = "user"
+    tenancy = Tenancy(clinic="membership__clinic", own="pk")
     inlines = (*UserAdmin.inlines, StaffMembershipInline)
     list_display = ("username", "email", "clinic", "role", "is_staff", "is_superuser", "is_active")
     list_select_related = ("membership__clinic",)

@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
 from questionnaires.admin.auditing import AuditedAdmin
+from questionnaires.admin.tenancy import Tenancy
 from questionnaires.models import ClientToken, ClinicAPIKey, StaffToken
 
 
@@ -19,8 +20,12 @@ class CredentialAdmin(AuditedAdmin, APIKeyModelAdmin):
         # The primary key embeds the key's hash; the prefix identifies a key without it.
         return obj.prefix
 
+    bound_to: tuple[str, ...] = ()
+    """Who the credential speaks for; fixed once issued, or editing it would hand the holder another's access."""
+
     def get_readonly_fields(self, request, obj=None):
-        return (*super().get_readonly_fields(request, obj), "created", "last_used_at")
+        bound = self.bound_to if obj is not None else ()
+        return (*super().get_readonly_fields(request, obj), "created", "last_used_at", *bound)
 
     @admin.action(description="Revoke selected credentials", permissions=["change"])
     def revoke_selected(self, request, queryset) -> None:
@@ -34,6 +39,8 @@ class CredentialAdmin(AuditedAdmin, APIKeyModelAdmin):
 @admin.register(ClinicAPIKey)
 class ClinicAPIKeyAdmin(CredentialAdmin):
     audit_object_type = "clinic_api_key"
+    tenancy = Tenancy(clinic="clinic", supervisor=frozenset({"view", "add", "change"}))
+    bound_to = ("clinic",)
     list_display = ("prefix", "name", "clinic", "created", "last_used_at", "expiry_date", "_has_expired", "revoked")
     list_filter = ("clinic", *CredentialAdmin.list_filter)
     list_select_related = ("clinic",)
@@ -43,6 +50,12 @@ class ClinicAPIKeyAdmin(CredentialAdmin):
 @admin.register(StaffToken)
 class StaffTokenAdmin(CredentialAdmin):
     audit_object_type = "staff_token"
+    # A clinician sees and may revoke their own tokens; a supervisor every token of the clinic's staff.
+    tenancy = Tenancy(
+        clinic="user__membership__clinic", own="user", supervisor=frozenset({"view", "change"}),
+        clinician=frozenset({"view", "change"}),
+    )
+    bound_to = ("user",)
     list_display = ("prefix", "name", "user", "created", "last_used_at", "expiry_date", "_has_expired", "revoked")
     list_select_related = ("user__membership",)
     search_fields = ("name", "prefix", "user__username")
@@ -58,7 +71,15 @@ class StaffTokenAdmin(CredentialAdmin):
 
 @admin.register(ClientToken)
 class ClientTokenAdmin(CredentialAdmin):
+    """Who holds a live link to which client is client data: list and change pages are audited reads."""
+
     audit_object_type = "client_token"
+    audit_reads = True
+    tenancy = Tenancy(
+        clinic="client__clinic", client="client", supervisor=frozenset({"view", "add", "change"}),
+        clinician=frozenset({"view", "add", "change"}),
+    )
+    bound_to = ("client", "issued_by")
     list_display = (
         "prefix",
         "name",

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -21,13 +20,13 @@ from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
 from questionnaires.admin.auditing import admin_actor
+from questionnaires.admin.credentials import ClientTokenAdmin
+from questionnaires.admin.tenancy import client_or_404, clinic_from_query, is_operator, may, may_open
 from questionnaires.charts import Bar, Point, Series, bar_chart, line_chart
-from questionnaires.input_bounds import record_id
-from questionnaires.models import Clinic, TherapyClient
+from questionnaires.models import Clinic
 from questionnaires.registry import get_registry
 from questionnaires.selectors.dashboard import (
     alert_counts,
-    clinics_for_dashboard,
     completion_rates,
     dashboard_questionnaires,
     period_starts,
@@ -196,9 +195,10 @@ def _ordered(questionnaire_ids: list[str]) -> list[str]:
 
 
 def dashboard_view(request: HttpRequest) -> HttpResponse:
-    clinics = clinics_for_dashboard(request.user)
-    wanted = request.GET.get("clinic", "")
-    clinic = next((one for one in clinics if one.slug == wanted), clinics[0] if clinics else None)
+    """Supervisors (their clinic) and superusers; another clinic's slug is a 404."""
+    if not may_open(request.user, "dashboard"):
+        raise PermissionDenied
+    clinics, clinic = clinic_from_query(request.user, request.GET.get("clinic"))
     period = request.GET.get("period", "month")
     if period not in PERIODS:
         period = "month"
@@ -236,8 +236,8 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def metrics_recompute_view(request: HttpRequest) -> HttpResponse:
-    """Rebuild every rollup (one GROUP BY); for after a restore or a plugin cut-off change."""
-    if not request.user.has_perm("questionnaires.change_metricrollup"):
+    """Rebuild every clinic's rollups (one GROUP BY), for after a restore or a plugin cut-off change: superusers."""
+    if not is_operator(request.user):
         raise PermissionDenied
     cells = metrics_recompute()
     audit_record(actor=admin_actor(request), action="recompute", object_type="metrics", detail=f"{cells} cells")
@@ -250,13 +250,13 @@ def metrics_recompute_view(request: HttpRequest) -> HttpResponse:
 
 
 def client_form_link_view(request: HttpRequest, client_id: str) -> HttpResponse:
-    """Issue a client token and show the /take/ link once; the token is stored hashed and cannot be shown again."""
-    if not request.user.has_perm("questionnaires.add_clienttoken"):
+    """Issue a client token and show the /take/ link once; the token is stored hashed and cannot be shown again.
+
+    For those who may add client tokens, and only for a client they see: any other client is a 404.
+    """
+    if not may(request.user, ClientTokenAdmin.tenancy, "add"):
         raise PermissionDenied
-    client_pk = record_id(client_id)
-    if client_pk is None:
-        raise Http404
-    client = get_object_or_404(TherapyClient.objects.select_related("clinic"), pk=client_pk)
+    client = client_or_404(request.user, client_id)
     context = {
         **admin.site.each_context(request),
         "title": f"Form link for {client.external_id}",

@@ -10,18 +10,15 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from questionnaires.admin.auditing import AuditedAdmin, admin_actor
+from questionnaires.admin.tenancy import Tenancy, object_or_404
 from questionnaires.fhir.views import fhir_base
-from questionnaires.models import Clinic, ExportJob
+from questionnaires.models import ExportJob
 from questionnaires.registry import get_registry
 from questionnaires.services.audit import audit_record
 from questionnaires.services.exports import export_job_enqueue
 
-
-def _clinics_for(user):
-    if user.is_superuser:
-        return Clinic.objects.all()
-    membership = getattr(user, "membership", None)
-    return Clinic.objects.filter(pk=membership.clinic_id) if membership is not None else Clinic.objects.none()
+EXPORTS = Tenancy(clinic="clinic", supervisor=frozenset({"view", "add"}))
+"""A whole clinic's responses: supervisors' (and operators'), never a clinician's."""
 
 
 class ExportJobForm(forms.ModelForm):
@@ -47,6 +44,7 @@ class ExportJobForm(forms.ModelForm):
 @admin.register(ExportJob)
 class ExportJobAdmin(AuditedAdmin):
     audit_object_type = "export"
+    tenancy = EXPORTS
     form = ExportJobForm
     list_display = (
         "created_at", "clinic", "format", "questionnaire_id", "date_from", "date_to", "status", "progress", "download",
@@ -58,14 +56,6 @@ class ExportJobAdmin(AuditedAdmin):
         "download",
     )
     actions = ("run_again",)
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).filter(clinic__in=_clinics_for(request.user))
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "clinic":
-            kwargs["queryset"] = _clinics_for(request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -111,13 +101,11 @@ class ExportJobAdmin(AuditedAdmin):
 
 
 def export_download_view(request: HttpRequest, job_id: str) -> HttpResponse:
-    """The finished file, for staff of the job's clinic (superusers: any clinic); anything else is a 404."""
+    """The finished file, for those who see the job in the admin; anything else is a 404."""
     try:
-        job = ExportJob.objects.select_related("clinic").get(pk=job_id, clinic__in=_clinics_for(request.user))
-    except (ExportJob.DoesNotExist, ValueError, ValidationError):
+        job = object_or_404(ExportJob.objects.select_related("clinic"), request.user, EXPORTS, pk=job_id)
+    except (ValueError, ValidationError):
         raise Http404 from None
-    if not request.user.has_perm("questionnaires.view_exportjob"):
-        raise Http404
     if job.status != ExportJob.Status.DONE or not job.file:
         raise Http404
     audit_record(

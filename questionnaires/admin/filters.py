@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from questionnaires.admin.tenancy import visible_clinics
 from questionnaires.input_bounds import record_id
-from questionnaires.models import Clinic, QuestionnaireVersion
+from questionnaires.models import QuestionnaireVersion
 
 
 class QuestionnaireFilter(admin.SimpleListFilter):
@@ -40,7 +41,7 @@ class ClinicIdFilter(admin.SimpleListFilter):
     parameter_name = "clinic_id"
 
     def lookups(self, request, model_admin):
-        return [(str(pk), name) for pk, name in Clinic.objects.order_by("name").values_list("pk", "name")]
+        return [(str(pk), name) for pk, name in visible_clinics(request.user).values_list("pk", "name")]
 
     def queryset(self, request, queryset):
         value = self.value()

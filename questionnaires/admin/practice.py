@@ -1,7 +1,9 @@
 """Admin pages for alliance practice: a clinician's supervision report, the equity view and a client's goals.
 
 Each page reads through the same selectors as the API, so suppression and figures agree; every
-page view is audited. Staff who are not superusers see only their own clinic.
+page view is audited. Scope as everywhere in the admin (questionnaires/admin/tenancy.py): supervisors
+see their clinic, a clinician only their own supervision report and their caseload's goals, and another
+clinic's clinic, clinician or client is a 404.
 """
 
 from __future__ import annotations
@@ -9,16 +11,16 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 
 from questionnaires.admin.auditing import admin_actor
+from questionnaires.admin.practice_models import GoalAdmin
+from questionnaires.admin.tenancy import client_or_404, clinic_from_query, may, may_open, role_of
 from questionnaires.charts import Point, Series, line_chart
-from questionnaires.input_bounds import record_id
-from questionnaires.models import BackgroundCategory, Clinic, TherapyClient
+from questionnaires.models import BackgroundCategory, Clinic
 from questionnaires.registry import get_registry
-from questionnaires.selectors.dashboard import clinics_for_dashboard
 from questionnaires.selectors.equity import equity_breakdown
 from questionnaires.selectors.goals import goal_as_dict, goal_ratings, goals_of
 from questionnaires.selectors.supervision import clinician_report
@@ -33,10 +35,10 @@ FIGURES = (
 )
 
 
-def _clinic(request: HttpRequest) -> tuple[list[Clinic], Clinic | None]:
-    clinics = clinics_for_dashboard(request.user)
-    wanted = request.GET.get("clinic", "")
-    return clinics, next((one for one in clinics if one.slug == wanted), clinics[0] if clinics else None)
+def _clinic(request: HttpRequest, page: str) -> tuple[list[Clinic], Clinic | None]:
+    if not may_open(request.user, page):
+        raise PermissionDenied
+    return clinic_from_query(request.user, request.GET.get("clinic"))
 
 
 def _rows(mine: dict, clinic: dict) -> list[dict]:
@@ -71,19 +73,29 @@ def _trend_chart(report: dict, definition) -> object:
     )
 
 
+def _staff_for_report(request: HttpRequest, clinic: Clinic | None) -> list:
+    """Whose report the user may open: a clinician only their own, a supervisor anyone of the clinic."""
+    if clinic is None:
+        return []
+    staff = get_user_model().objects.filter(membership__clinic=clinic, is_active=True).order_by("username")
+    if role_of(request.user) == "clinician":
+        staff = staff.filter(pk=request.user.pk)
+    return list(staff)
+
+
 def supervision_view(request: HttpRequest) -> HttpResponse:
-    clinics, clinic = _clinic(request)
+    clinics, clinic = _clinic(request, "supervision")
     registry = get_registry()
     alliance_ids = sorted(d.id for d in registry.latest() if d.construct == "alliance")
     questionnaire_id = request.GET.get("questionnaire", "srs")
     if questionnaire_id not in alliance_ids:
         questionnaire_id = "srs" if "srs" in alliance_ids else (alliance_ids[0] if alliance_ids else "")
-    staff = (
-        list(get_user_model().objects.filter(membership__clinic=clinic, is_active=True).order_by("username"))
-        if clinic else []
-    )
+    staff = _staff_for_report(request, clinic)
     wanted = request.GET.get("clinician", "")
-    clinician = next((user for user in staff if user.username == wanted), staff[0] if staff else None)
+    clinician = next((user for user in staff if user.username == wanted), None)
+    if wanted and clinician is None:
+        raise Http404  # not a clinician of this clinic, or (for a clinician) not themselves
+    clinician = clinician or (staff[0] if staff else None)
     context = {
         **admin.site.each_context(request),
         "title": "Supervision feedback",
@@ -94,6 +106,8 @@ def supervision_view(request: HttpRequest) -> HttpResponse:
         report = clinician_report(
             clinic_id=clinic.pk, clinician=clinician, alliance_questionnaire=questionnaire_id,
             outcome_questionnaire="ors" if registry.get("ors") else None,
+            # A clinician reads their own report as in the API: no clinic figure that would isolate a colleague.
+            viewer_is_clinician=role_of(request.user) == "clinician",
         )
         context["report"] = report
         context["rows"] = _rows(report["clinician_figures"], report["clinic_figures"])
@@ -104,7 +118,7 @@ def supervision_view(request: HttpRequest) -> HttpResponse:
 
 
 def equity_view(request: HttpRequest) -> HttpResponse:
-    clinics, clinic = _clinic(request)
+    clinics, clinic = _clinic(request, "equity")
     registry = get_registry()
     questionnaire_ids = sorted(d.id for d in registry.latest() if d.construct in ("alliance", "outcome", "symptom"))
     questionnaire_id = request.GET.get("questionnaire", "srs")
@@ -131,12 +145,9 @@ def equity_view(request: HttpRequest) -> HttpResponse:
 
 
 def client_goals_view(request: HttpRequest, client_id: str) -> HttpResponse:
-    client_pk = record_id(client_id)
-    if client_pk is None:
-        raise Http404
-    client = get_object_or_404(TherapyClient.objects.select_related("clinic"), pk=client_pk)
-    if client.clinic not in clinics_for_dashboard(request.user):
-        raise Http404
+    if not may(request.user, GoalAdmin.tenancy, "view"):
+        raise PermissionDenied
+    client = client_or_404(request.user, client_id)
     ratings = goal_ratings(client_id=client.pk)
     goals = [
         goal_as_dict(goal, ratings.get(goal.id, []), with_trajectory=True) for goal in goals_of(client_id=client.pk)

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from questionnaires.admin.auditing import AuditedAdmin
+from questionnaires.admin.tenancy import VIEW, Tenancy
 from questionnaires.models import BackgroundCategory, Goal
 
 
@@ -20,6 +21,7 @@ class GoalAdmin(AuditedAdmin):
 
     audit_object_type = "goal"
     audit_reads = True
+    tenancy = Tenancy(clinic="clinic", client="client", supervisor=VIEW, clinician=VIEW)
     list_display = ("id", "client", "status", "created_at", "progress_link")
     list_filter = ("status", "clinic")
     search_fields = ("client__external_id",)
@@ -42,5 +44,6 @@ class GoalAdmin(AuditedAdmin):
 @admin.register(BackgroundCategory)
 class BackgroundCategoryAdmin(AuditedAdmin):
     audit_object_type = "background_category"
+    tenancy = Tenancy(clinic="clinic", supervisor=frozenset({"view", "add", "change"}))
     list_display = ("name", "title", "clinic")
     list_filter = ("clinic",)

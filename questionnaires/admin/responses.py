@@ -15,6 +15,8 @@ from questionnaires.admin.filters import (
     QuestionnaireFilter,
     ScoreQuestionnaireFilter,
 )
+from questionnaires.admin.scoping import ScopedAdmin, ScopedInline
+from questionnaires.admin.tenancy import VIEW, Tenancy, is_operator, may
 from questionnaires.models import Alert, QuestionnaireVersion, Response, Score
 
 
@@ -32,21 +34,32 @@ class ReadOnlyAdminMixin:
 
 
 @admin.register(QuestionnaireVersion)
-class QuestionnaireVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class QuestionnaireVersionAdmin(ReadOnlyAdminMixin, ScopedAdmin):
+    tenancy = Tenancy(clinic=None, supervisor=VIEW, clinician=VIEW)  # definitions every clinic shares
     list_display = ("questionnaire_id", "version", "title", "plugin_source", "content_hash", "synced_at")
     list_filter = ("questionnaire_id",)
     search_fields = ("questionnaire_id", "title")
 
 
-class ScoreInline(ReadOnlyAdminMixin, admin.TabularInline):
+RESPONSES = Tenancy(clinic="clinic", client="client", supervisor=frozenset({"view", "rescore"}), clinician=VIEW)
+SCORES = Tenancy(clinic="response__clinic", client="response__client", supervisor=VIEW, clinician=VIEW)
+ALERTS = Tenancy(
+    clinic="clinic", client="client", supervisor=frozenset({"view", "acknowledge"}),
+    clinician=frozenset({"view", "acknowledge"}),
+)
+
+
+class ScoreInline(ReadOnlyAdminMixin, ScopedInline, admin.TabularInline):
     model = Score
+    tenancy = SCORES
     fields = ("plugin_version", "total", "band", "subscales", "flags", "computed_at")
     readonly_fields = fields
     extra = 0
 
 
-class AlertInline(ReadOnlyAdminMixin, admin.TabularInline):
+class AlertInline(ReadOnlyAdminMixin, ScopedInline, admin.TabularInline):
     model = Alert
+    tenancy = ALERTS
     fields = ("kind", "priority", "message", "raised_at", "acknowledged_at", "acknowledged_by")
     readonly_fields = fields
     extra = 0
@@ -56,6 +69,7 @@ class AlertInline(ReadOnlyAdminMixin, admin.TabularInline):
 class ResponseAdmin(ReadOnlyAdminMixin, AuditedAdmin):
     audit_object_type = "response"
     audit_reads = True
+    tenancy = RESPONSES
     list_display = (
         "received_at",
         "authored_at",
@@ -73,6 +87,12 @@ class ResponseAdmin(ReadOnlyAdminMixin, AuditedAdmin):
     search_help_text = "A client's external id, or a response id (UUID)."
     show_full_result_count = False
     actions = (rescore_selected, recompute_metrics)
+
+    def has_rescore_permission(self, request) -> bool:
+        return may(request.user, self.tenancy, "rescore")
+
+    def has_recompute_permission(self, request) -> bool:
+        return is_operator(request.user)  # rebuilds every clinic's rollups
     inlines = (ScoreInline, AlertInline)
     fieldsets = (
         (None, {"fields": ("id", "clinic", "client", "clinician", "questionnaire_version", "session_number", "rater")}),
@@ -105,6 +125,7 @@ class ResponseAdmin(ReadOnlyAdminMixin, AuditedAdmin):
 class ScoreAdmin(ReadOnlyAdminMixin, AuditedAdmin):
     audit_object_type = "score"
     audit_reads = True
+    tenancy = SCORES
     list_display = ("computed_at", "client_external_id", "questionnaire", "total", "band", "plugin_version", "response")
     list_filter = (ScoreQuestionnaireFilter, "band", "plugin_version")
     list_select_related = ("response__client", "response__questionnaire_version")
@@ -133,6 +154,7 @@ class AlertAdmin(ReadOnlyAdminMixin, AuditedAdmin):
 
     audit_object_type = "alert"
     audit_reads = True
+    tenancy = ALERTS
     list_display = (
         "raised_at",
         "clinic",
@@ -152,7 +174,7 @@ class AlertAdmin(ReadOnlyAdminMixin, AuditedAdmin):
         return super().get_queryset(request).select_related("clinic", "client")
 
     def has_acknowledge_permission(self, request) -> bool:
-        return request.user.has_perm("questionnaires.change_alert")
+        return may(request.user, self.tenancy, "acknowledge")
 
     @admin.display(description="Client", ordering="client__external_id")
     def client_external_id(self, obj: Alert) -> str:

@@ -7,11 +7,13 @@ from django.db import models
 
 from questionnaires.admin.auditing import AuditedAdmin
 from questionnaires.admin.responses import ReadOnlyAdminMixin
+from questionnaires.admin.tenancy import Tenancy
 from questionnaires.models import WebhookDelivery, WebhookSubscription
 
 
 class WebhookSubscriptionAdmin(AuditedAdmin):
     audit_object_type = "webhook"
+    tenancy = Tenancy(clinic="clinic")
     list_display = ("url", "clinic", "events", "active", "created_by", "created_at")
     list_filter = ("active", "clinic")
     list_select_related = ("clinic",)
@@ -22,7 +24,12 @@ class WebhookSubscriptionAdmin(AuditedAdmin):
     readonly_fields = ("created_by", "created_at")
 
 
-class WebhookDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class WebhookDeliveryAdmin(ReadOnlyAdminMixin, AuditedAdmin):
+    """Deliveries carry event payloads about clients, so list and change pages are audited reads."""
+
+    audit_object_type = "webhook_delivery"
+    audit_reads = True
+    tenancy = Tenancy(clinic="subscription__clinic")
     list_display = (
         "created_at", "event", "subscription", "status", "attempts", "response_code", "last_attempt_at",
         "next_attempt_at", "delivered_at",
@@ -31,6 +38,9 @@ class WebhookDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("subscription",)
     search_fields = ("event_id", "subscription__url", "last_error")
     show_full_result_count = False
+
+    def audit_clinic_id(self, obj: WebhookDelivery) -> int | None:
+        return obj.subscription.clinic_id
 
 
 admin.site.register(WebhookSubscription, WebhookSubscriptionAdmin)

@@ -49,3 +49,12 @@ class TherapyClient(models.Model):
 
     def __str__(self) -> str:
         return f"{self.external_id} ({self.clinic.slug})"
+
+    def save(self, *args, **kwargs) -> None:
+        """A client's clinic is fixed once created: its responses, scores, alerts and goals stay in that clinic,
+        so moving the client alone would split its record between two tenants."""
+        if not self._state.adding and self.pk is not None:
+            stored = TherapyClient.objects.filter(pk=self.pk).values_list("clinic_id", flat=True).first()
+            if stored is not None and stored != self.clinic_id:
+                raise ValueError("a therapy client's clinic cannot be changed")
+        super().save(*args, **kwargs)

@@ -10,6 +10,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.conf import settings
+from django.db.models import F
 
 from questionnaires.models import Goal, Response
 from questionnaires.principals import Principal, role_of
@@ -23,14 +24,16 @@ def reliable_change_threshold() -> Decimal:
 
 
 def goals_of(*, client_id: int) -> list[Goal]:
-    return list(Goal.objects.filter(client_id=client_id).order_by("created_at", "id"))
+    # A goal left in another clinic than its client's (by an old move) belongs to neither's view.
+    return list(Goal.objects.filter(client_id=client_id, clinic=F("client__clinic")).order_by("created_at", "id"))
 
 
 def goal_ratings(*, client_id: int) -> dict[int, list[dict]]:
     """Every scored rating of every goal of the client, oldest first, by goal id."""
     responses = (
         Response.objects.filter(
-            client_id=client_id, status=Response.Status.SCORED, questionnaire_version__questionnaire_id=GBO_ID
+            client_id=client_id, clinic=F("client__clinic"), status=Response.Status.SCORED,
+            questionnaire_version__questionnaire_id=GBO_ID,
         )
         .order_by("authored_at", "received_at")
         .values_list("id", "authored_at", "session_number", "answers")

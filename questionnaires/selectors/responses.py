@@ -50,7 +50,8 @@ def disclosure_for(principal: Principal) -> Disclosure:
 
 def responses_visible_to(principal: Principal, *, include_retracted: bool = False) -> QuerySet[Response]:
     """The responses this caller may see; retracted ones (entered in error) only when asked for, by id or history."""
-    responses = Response.objects.filter(clinic_id=principal.clinic_id)
+    # The row's clinic and its client's: a response whose client belongs to another clinic is neither's.
+    responses = Response.objects.filter(clinic_id=principal.clinic_id, client__clinic_id=principal.clinic_id)
     if not include_retracted:
         responses = responses.exclude(status=Response.Status.RETRACTED)
     if principal.kind == "clinician":

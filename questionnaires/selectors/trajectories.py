@@ -20,7 +20,8 @@ def client_trajectory(
     the alerts it raised, the client's own words, the clinician's ratings (see selectors.responses).
     """
     responses = (
-        Response.objects.filter(client=client, status=Response.Status.SCORED)
+        # The client's clinic as well as the client: a response left in another clinic is not theirs to show.
+        Response.objects.filter(client=client, clinic_id=client.clinic_id, status=Response.Status.SCORED)
         .select_related("questionnaire_version")
         .order_by("authored_at", "received_at")
     )

@@ -65,11 +65,14 @@ def clinic_api_key_create(*, clinic: Clinic, name: str, actor: str) -> tuple[Cli
 def clinician_create(
     *, clinic: Clinic, username: str, password: str, actor: str, supervisor: bool = False
 ) -> StaffMembership:
-    """A staff user with an API login but no Django admin access, bound to one clinic; audited as `actor`."""
+    """A staff user bound to one clinic, with an API login and the admin (scoped to the clinic by role); audited
+    as `actor`."""
     user_model = get_user_model()
     if not username:
         raise ProvisioningError("the username is empty")
-    user = user_model(username=username)
+    # The admin shows a member only their clinic (supervisor) or caseload (clinician), see
+    # questionnaires/admin/tenancy.py, so clinic staff get it by default.
+    user = user_model(username=username, is_staff=True)
     try:
         user_model._meta.get_field("username").run_validators(username)
     except ValidationError as error:

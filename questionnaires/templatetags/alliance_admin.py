@@ -5,6 +5,8 @@ from __future__ import annotations
 from django import template
 
 from questionnaires.admin.client_charts import client_recent_alerts, client_recent_responses, client_trajectory_charts
+from questionnaires.admin.exports import EXPORTS
+from questionnaires.admin.tenancy import may, may_open
 from questionnaires.models import TherapyClient
 
 register = template.Library()
@@ -22,4 +24,16 @@ def client_overview(context: dict, client: TherapyClient) -> dict:
         "charts": client_trajectory_charts(client=client),
         "recent_responses": client_recent_responses(client=client),
         "recent_alerts": client_recent_alerts(client=client),
+    }
+
+
+@register.simple_tag(takes_context=True)
+def admin_pages(context) -> dict[str, bool]:
+    """Which of the project's own admin pages the index offers this user (the pages check the same rule)."""
+    user = context["request"].user
+    return {
+        "dashboard": may_open(user, "dashboard"),
+        "supervision": may_open(user, "supervision"),
+        "equity": may_open(user, "equity"),
+        "exports": may(user, EXPORTS, "view"),
     }

@@ -180,6 +180,19 @@ def test_a_clinician_reading_their_report_gets_no_clinic_figures_that_isolate_on
     assert report["clinician_figures"]["mean"]["n"] == 4  # their own figures stay
 
 
+def test_a_clinician_reading_their_report_in_the_admin_gets_the_same_suppression(client, north, seeded):
+    north.clinician.is_staff = True
+    north.clinician.save()
+    client.force_login(north.clinician)
+
+    page = client.get("/admin/supervision/?questionnaire=srs")
+
+    report = page.context["report"]
+    assert report["clinician"] == "north-clinician"
+    assert report["clinic_figures"]["mean"]["suppressed"] is True and report["clinic_figures"]["mean"]["mean"] is None
+    assert client.get("/admin/supervision/?clinician=north-b").status_code == 404
+
+
 def test_the_remainder_rule_needs_two_other_contributors_and_a_full_cell():
     from datetime import date
     from decimal import Decimal

@@ -100,12 +100,13 @@ def test_dashboard_shows_alert_counts_and_completion(admin_client, north):
     assert len(completion) == 1 and 'data-value="100"' in completion[0]
 
 
-def test_dashboard_for_staff_shows_only_their_own_clinic(client, north, south):
+def test_dashboard_for_staff_shows_only_their_own_clinic_and_the_other_is_a_404(client, north, south):
     north.supervisor.is_staff = True
     north.supervisor.save()
     client.force_login(north.supervisor)
-    html = client.get(reverse("admin-dashboard") + f"?clinic={south.clinic.slug}").content.decode()
+    html = client.get(reverse("admin-dashboard")).content.decode()
     assert north.clinic.name in html and south.clinic.name not in html
+    assert client.get(reverse("admin-dashboard") + f"?clinic={south.clinic.slug}").status_code == 404
 
 
 def test_admin_index_links_to_the_dashboard(admin_client):

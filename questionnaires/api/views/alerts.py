@@ -22,7 +22,9 @@ STAFF_AND_KEYS = frozenset({"api_key", "clinician", "supervisor"})
 
 def alerts_visible_to(principal: Principal) -> QuerySet[Alert]:
     # An alert of a response version that was amended or retracted is withdrawn: kept for audit, not shown.
-    alerts = Alert.objects.filter(clinic_id=principal.clinic_id, withdrawn_at__isnull=True)
+    alerts = Alert.objects.filter(
+        clinic_id=principal.clinic_id, client__clinic_id=principal.clinic_id, withdrawn_at__isnull=True
+    )
     if principal.kind == "clinician":
         alerts = alerts.filter(client__clinicians=principal.user_id)
     elif principal.kind == "client_token":
