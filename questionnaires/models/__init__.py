@@ -1,7 +1,8 @@
 """The data model, one module per idea."""
 
 from questionnaires.models.audit import AuditEvent
-from questionnaires.models.clinic_settings import ClinicAlertSettings
+from questionnaires.models.care import CareSession, EpisodeOfCare
+from questionnaires.models.clinic_settings import ClinicAlertSettings, ClinicCareSettings
 from questionnaires.models.clinics import Clinic, StaffMembership, TherapyClient
 from questionnaires.models.credentials import ClientToken, ClinicAPIKey, StaffToken
 from questionnaires.models.equity import BackgroundCategory, ClientBackground
@@ -16,12 +17,15 @@ from questionnaires.models.webhooks import WebhookDelivery, WebhookSubscription
 __all__ = [
     "Alert",
     "AuditEvent",
+    "CareSession",
     "BackgroundCategory",
     "ClientBackground",
     "ClientToken",
     "Clinic",
     "ClinicAPIKey",
     "ClinicAlertSettings",
+    "ClinicCareSettings",
+    "EpisodeOfCare",
     "ExportJob",
     "Goal",
     "MetricRollup",
