@@ -15,6 +15,13 @@ from rest_framework.exceptions import NotFound
 from questionnaires.api.metrics import MetricsView
 from questionnaires.api.views.alerts import AlertAcknowledgeView, AlertDetailView, AlertListView
 from questionnaires.api.views.auth import TokenView
+from questionnaires.api.views.care import (
+    EpisodeDetailView,
+    EpisodeListView,
+    EpisodeSessionListView,
+    SessionBatchView,
+    SessionDetailView,
+)
 from questionnaires.api.views.clients import (
     ClientDetailView,
     ClientListView,
@@ -35,7 +42,10 @@ SEGMENT = r"[^/]+"
 def route(pattern: str, view, name: str):
     """`pattern` uses {name} for a path segment; the trailing slash is optional."""
     regex = pattern
-    for part in ("external_id", "questionnaire_id", "response_id", "alert_id", "prefix", "goal_id", "username"):
+    for part in (
+        "external_id", "questionnaire_id", "response_id", "alert_id", "prefix", "goal_id", "username", "episode_id",
+        "session_id",
+    ):
         regex = regex.replace("{" + part + "}", f"(?P<{part}>{SEGMENT})")
     return re_path(rf"^{regex}/?$", view.as_view(), name=name)
 
@@ -65,6 +75,12 @@ v1_patterns = [
     route("clients/{external_id}/background", ClientBackgroundView, "client-background"),
     route("background-categories", BackgroundCategoryListView, "background-category-list"),
     route("equity", EquityView, "equity"),
+    # Course of care: episodes, their sessions and attendance.
+    route("clients/{external_id}/episodes", EpisodeListView, "client-episode-list"),
+    route("episodes/{episode_id}", EpisodeDetailView, "episode-detail"),
+    route("episodes/{episode_id}/sessions", EpisodeSessionListView, "episode-session-list"),
+    route("sessions/batch", SessionBatchView, "session-batch"),
+    route("sessions/{session_id}", SessionDetailView, "session-detail"),
 ]
 
 

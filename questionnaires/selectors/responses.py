@@ -38,6 +38,7 @@ def response_as_dict(response: Response, score: Score | None) -> dict:
         "client": response.client.external_id,
         "clinician": response.clinician.username if response.clinician_id else None,
         "session": response.session_number,
+        "session_id": response.session_id,
         "rater": response.rater,
         "authored": response.authored_at,
         "received": response.received_at,
