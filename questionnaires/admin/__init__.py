@@ -5,7 +5,7 @@ from rest_framework_api_key.models import APIKey
 
 # Importing these registers the model admins.
 import questionnaires.admin.practice_models  # noqa: F401  (goals, background categories)
-from questionnaires.admin import audit, clinics, credentials, exports, responses, webhooks  # noqa: F401
+from questionnaires.admin import audit, care, clinics, credentials, exports, responses, webhooks  # noqa: F401
 
 # The library's own key model is unused here (keys are bound to a clinic); hiding it avoids a second,
 # clinic-less key list that would look like a way to issue keys.
