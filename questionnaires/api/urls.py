@@ -31,6 +31,7 @@ from questionnaires.api.views.clients import (
 )
 from questionnaires.api.views.equity import BackgroundCategoryListView, ClientBackgroundView, EquityView
 from questionnaires.api.views.goals import GoalDetailView, GoalListView
+from questionnaires.api.views.plans import ClientDueView, ClinicPlanView, EpisodePlanView, MyDueView
 from questionnaires.api.views.questionnaires import QuestionnaireDetailView, QuestionnaireListView
 from questionnaires.api.views.responses import ResponseBatchView, ResponseDetailView, ResponseListView
 from questionnaires.api.views.supervision import ClinicianReportView
@@ -81,6 +82,10 @@ v1_patterns = [
     route("episodes/{episode_id}/sessions", EpisodeSessionListView, "episode-session-list"),
     route("sessions/batch", SessionBatchView, "session-batch"),
     route("sessions/{session_id}", SessionDetailView, "session-detail"),
+    route("measurement-plan", ClinicPlanView, "clinic-measurement-plan"),
+    route("episodes/{episode_id}/measurement-plan", EpisodePlanView, "episode-measurement-plan"),
+    route("clients/{external_id}/due", ClientDueView, "client-due"),
+    route("me/due", MyDueView, "my-due"),
 ]
 
 

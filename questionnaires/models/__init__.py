@@ -9,6 +9,7 @@ from questionnaires.models.equity import BackgroundCategory, ClientBackground
 from questionnaires.models.exports import ExportJob
 from questionnaires.models.goals import Goal
 from questionnaires.models.metrics import MetricRollup
+from questionnaires.models.plans import MeasurementPlan
 from questionnaires.models.questionnaire_versions import QuestionnaireVersion
 from questionnaires.models.responses import Alert, Response, Score
 from questionnaires.models.scoring_failures import ScoringFailure
@@ -28,6 +29,7 @@ __all__ = [
     "EpisodeOfCare",
     "ExportJob",
     "Goal",
+    "MeasurementPlan",
     "MetricRollup",
     "QuestionnaireVersion",
     "Response",

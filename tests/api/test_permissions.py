@@ -11,7 +11,15 @@ from dataclasses import dataclass, field
 import pytest
 
 from questionnaires.api.urls import v1_patterns
-from questionnaires.models import Alert, CareSession, ClientToken, EpisodeOfCare, Response, WebhookSubscription
+from questionnaires.models import (
+    Alert,
+    CareSession,
+    ClientToken,
+    EpisodeOfCare,
+    MeasurementPlan,
+    Response,
+    WebhookSubscription,
+)
 from questionnaires.services.credentials import client_token_issue
 from tests.api.conftest import authorized, client_token_api, staff_api, wai_sr
 from tests.factories import TherapyClientFactory
@@ -174,6 +182,17 @@ ISOLATION: dict[str, list[Probe] | tuple[str, str]] = {
         Probe("PATCH", "/api/v1/sessions/{session}/", {"attendance": "did_not_attend"}, allowed=frozenset({403, 404})),
     ],
     "session-batch": [Probe("POST", "/api/v1/sessions/batch/", "north-session-batch", allowed=frozenset({200, 403}))],
+    "clinic-measurement-plan": [
+        Probe("GET", "/api/v1/measurement-plan/", allowed=frozenset({200, 403})),
+        Probe("PUT", "/api/v1/measurement-plan/", {"rules": []}, allowed=frozenset({200, 403})),
+    ],
+    "episode-measurement-plan": [
+        Probe("GET", "/api/v1/episodes/{episode}/measurement-plan/"),
+        Probe("PUT", "/api/v1/episodes/{episode}/measurement-plan/", {"rules": []}),
+        Probe("DELETE", "/api/v1/episodes/{episode}/measurement-plan/"),
+    ],
+    "client-due": [Probe("GET", "/api/v1/clients/{client}/due/")],
+    "my-due": [Probe("GET", "/api/v1/me/due/", allowed=frozenset({200, 403}))],
 }
 
 
@@ -226,6 +245,7 @@ def test_the_other_clinic_gets_404_or_nothing_of_north(north, south, world, kind
     assert EpisodeOfCare.objects.get(pk=world.episode_id).status == "active"
     assert CareSession.objects.get(pk=world.session_id).attendance == "booked"
     assert CareSession.objects.filter(clinic=north.clinic).count() == 2
+    assert not MeasurementPlan.objects.filter(clinic=north.clinic).exists()
 
 
 def test_unknown_paths_under_the_api_are_404_problems(north):
@@ -315,6 +335,13 @@ MATRIX = [
      dict(api_key=200, supervisor=200, clinician=404, client_token=404)),
     ("POST", "/api/v1/sessions/batch/", {"sessions": [{"external_id": "north-s2", "attendance": "attended"}]},
      dict(api_key=200, supervisor=200, clinician=200, client_token=403)),
+    ("GET", "/api/v1/clients/{client}/due/", None, dict(api_key=200, supervisor=200, clinician=200, client_token=403)),
+    ("GET", "/api/v1/clients/{other_client}/due/", None,
+     dict(api_key=200, supervisor=200, clinician=404, client_token=404)),
+    ("GET", "/api/v1/me/due/", None, dict(api_key=403, supervisor=403, clinician=403, client_token=200)),
+    ("GET", "/api/v1/measurement-plan/", None, dict(api_key=200, supervisor=200, clinician=200, client_token=403)),
+    ("PUT", "/api/v1/episodes/{other_episode}/measurement-plan/", {"rules": []},
+     dict(api_key=200, supervisor=200, clinician=404, client_token=404)),
 ]
 
 

@@ -152,7 +152,7 @@ class EpisodeListView(ClientScopedView):
     )
     def post(self, request: Request, external_id: str) -> Response:
         client = self.visible_client(external_id)
-        body = _json_object(request.data)
+        body = json_object(request.data)
         episode = episode_create(principal=self.principal, client=client, body=body)
         self.audit(action="create", object_ids=[episode.pk], detail=f"client {external_id}")
         return Response(
@@ -193,7 +193,7 @@ class EpisodeDetailView(EpisodeScopedView):
     )
     def patch(self, request: Request, episode_id: str) -> Response:
         episode = self.visible_episode(episode_id)
-        body = _json_object(request.data)
+        body = json_object(request.data)
         episode = episode_update(principal=self.principal, episode=episode, body=body)
         self.audit(action="update", object_ids=[episode.pk],
                    detail=f"client {episode.client.external_id}: {', '.join(sorted(body))}")
@@ -224,7 +224,7 @@ class EpisodeSessionListView(EpisodeScopedView):
     )
     def post(self, request: Request, episode_id: str) -> Response:
         episode = self.visible_episode(episode_id)
-        body = _json_object(request.data)
+        body = json_object(request.data)
         session = session_create(principal=self.principal, episode=episode, body=body)
         self.audit(action="create", object_ids=[session.pk], detail=f"episode {episode.pk}")
         shaped = session_as_dict(sessions_with_people(CareSession.objects.filter(pk=session.pk)).get())
@@ -258,7 +258,7 @@ class SessionDetailView(ApiView):
     )
     def patch(self, request: Request, session_id: str) -> Response:
         session = self._session(session_id)
-        body = _json_object(request.data)
+        body = json_object(request.data)
         session_update(principal=self.principal, session=session, body=body)
         self.audit(action="update", object_ids=[session.pk],
                    detail=f"episode {session.episode_id}: {', '.join(sorted(body))}")
@@ -309,7 +309,7 @@ class SessionBatchView(ApiView):
         )
 
 
-def _json_object(data: object) -> Mapping:
+def json_object(data: object) -> Mapping:
     """The body as a JSON object; its fields (unknown ones included) are checked by the service, all at once."""
     if not isinstance(data, Mapping):
         raise InvalidInput(
