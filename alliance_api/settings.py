@@ -258,7 +258,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"PersonRoleEnum": ["client", "clinician"]},
+    "ENUM_NAME_OVERRIDES": {
+        "PersonRoleEnum": ["client", "clinician"],
+        "EpisodeStatusEnum": ["active", "finished"],
+    },
 }
 
 # --- Questionnaire plugins ----------------------------------------------------
