@@ -101,7 +101,7 @@ def client_due(*, client: TherapyClient, raters: Sequence[str] = ("client", "cli
     rules = [rule for rule in rules if rule.get("rater", "client") in raters]
     sessions = list(episode.sessions.order_by("scheduled_start", "id"))
     done = set(
-        Response.objects.filter(session__episode=episode).values_list(
+        Response.objects.filter(session__episode=episode).exclude(status=Response.Status.RETRACTED).values_list(
             "session_id", "questionnaire_version__questionnaire_id", "rater"
         )
     )

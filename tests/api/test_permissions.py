@@ -135,7 +135,12 @@ ISOLATION: dict[str, list[Probe] | tuple[str, str]] = {
         Probe("POST", "/api/v1/responses/", "north-submission", allowed=frozenset({400})),
     ],
     "response-batch": [Probe("POST", "/api/v1/responses/batch/", "north-batch", allowed=frozenset({200}))],
-    "response-detail": [Probe("GET", "/api/v1/responses/{response}/")],
+    "response-detail": [
+        Probe("GET", "/api/v1/responses/{response}/"),
+        Probe("PATCH", "/api/v1/responses/{response}/", {"answers": {"1": 1}, "reason": "typo"}),
+    ],
+    "response-retract": [Probe("POST", "/api/v1/responses/{response}/retract/", {"reason": "wrong client"})],
+    "response-history": [Probe("GET", "/api/v1/responses/{response}/history/")],
     "alert-list": [
         Probe("GET", "/api/v1/alerts/", allowed=frozenset({200, 403})),
         Probe("GET", "/api/v1/alerts/?client={client}", allowed=frozenset({200, 403})),
@@ -268,7 +273,7 @@ MATRIX = [
     ("GET", "/api/v1/questionnaires/srs/", None, dict(api_key=200, supervisor=200, clinician=200, client_token=200)),
     ("GET", "/api/v1/clients/", None, dict(api_key=200, supervisor=200, clinician=200, client_token=403)),
     ("POST", "/api/v1/clients/", {"external_id": "new-one"},
-     dict(api_key=201, supervisor=201, clinician=201, client_token=403)),
+     dict(api_key=201, supervisor=201, clinician=403, client_token=403)),
     ("GET", "/api/v1/clients/{client}/", None, dict(api_key=200, supervisor=200, clinician=200, client_token=403)),
     ("GET", "/api/v1/clients/{other_client}/", None,
      dict(api_key=200, supervisor=200, clinician=404, client_token=404)),

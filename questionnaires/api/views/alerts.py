@@ -13,6 +13,7 @@ from questionnaires.api.serializers import AlertSerializer
 from questionnaires.api.views.base import ApiListView, ApiView, problem_docs
 from questionnaires.models import Alert
 from questionnaires.principals import Principal
+from questionnaires.selectors.responses import disclosure_for
 from questionnaires.services.alerts import alert_acknowledge
 
 STAFF_AND_KEYS = frozenset({"api_key", "clinician", "supervisor"})
@@ -20,7 +21,8 @@ MAX_ID = 2**63 - 1
 
 
 def alerts_visible_to(principal: Principal) -> QuerySet[Alert]:
-    alerts = Alert.objects.filter(clinic_id=principal.clinic_id)
+    # An alert of a response version that was amended or retracted is withdrawn: kept for audit, not shown.
+    alerts = Alert.objects.filter(clinic_id=principal.clinic_id, withdrawn_at__isnull=True)
     if principal.kind == "clinician":
         alerts = alerts.filter(client__clinicians=principal.user_id)
     elif principal.kind == "client_token":
@@ -70,8 +72,8 @@ class AlertListView(ApiListView):
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         self.audit(action="list", object_ids=[alert.id for alert in page])
-        staff = self.principal.is_staff_member
-        return self.get_paginated_response([alert_as_dict(alert, with_comment=staff) for alert in page])
+        with_comment = disclosure_for(self.principal).comments
+        return self.get_paginated_response([alert_as_dict(alert, with_comment=with_comment) for alert in page])
 
 
 class AlertAcknowledgeView(ApiView):
@@ -91,7 +93,7 @@ class AlertAcknowledgeView(ApiView):
         self.deny_kind_if_needed()
         alert = alert_acknowledge(alert=alert, principal=self.principal)
         self.audit(action="acknowledge", object_ids=[alert.id])
-        return Response(alert_as_dict(alert, with_comment=self.principal.is_staff_member))
+        return Response(alert_as_dict(alert, with_comment=disclosure_for(self.principal).comments))
 
 
 def visible_alert(principal: Principal, alert_id: str) -> Alert:
@@ -119,4 +121,4 @@ class AlertDetailView(ApiView):
         alert = visible_alert(self.principal, alert_id)
         self.deny_kind_if_needed()
         self.audit(action="read", object_ids=[alert.id])
-        return Response(alert_as_dict(alert, with_comment=self.principal.is_staff_member))
+        return Response(alert_as_dict(alert, with_comment=disclosure_for(self.principal).comments))

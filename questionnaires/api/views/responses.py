@@ -15,18 +15,22 @@ from questionnaires.api.filters import ResponseFilter
 from questionnaires.api.serializers import (
     BatchRequestSerializer,
     BatchResultSerializer,
+    ResponseAmendmentSerializer,
     ResponseSerializer,
     ResponseSubmissionSerializer,
 )
 from questionnaires.api.views.base import ApiListView, ApiView, problem_docs
 from questionnaires.models import Response as ResponseRow
 from questionnaires.selectors.responses import (
+    Disclosure,
+    disclosure_for,
     response_as_dict,
     response_get_visible,
     responses_as_dicts,
     responses_visible_to,
 )
 from questionnaires.selectors.scores import latest_scores_for
+from questionnaires.services.corrections import response_amend
 from questionnaires.services.errors import InvalidInput, TooLarge
 from questionnaires.services.responses import (
     BATCH_MAX_ENTRIES,
@@ -42,7 +46,7 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 )
 
 
-def _shaped(response: ResponseRow, *, created: bool = False) -> dict:
+def _shaped(response: ResponseRow, disclosure: Disclosure, *, created: bool = False) -> dict:
     """Status and score as they are now: in eager mode scoring already ran at commit.
 
     A row this request just created is pending when a worker scores it, so the two reads are skipped.
@@ -50,9 +54,9 @@ def _shaped(response: ResponseRow, *, created: bool = False) -> dict:
     from alliance_api.celery import app
 
     if created and not app.conf.task_always_eager:
-        return response_as_dict(response, None)
+        return response_as_dict(response, None, disclosure=disclosure)
     response.refresh_from_db(fields=["status", "failure_reason"])
-    return response_as_dict(response, latest_scores_for([response.id]).get(response.id))
+    return response_as_dict(response, latest_scores_for([response.id]).get(response.id), disclosure=disclosure)
 
 
 class ResponseListView(ApiListView):
@@ -73,7 +77,7 @@ class ResponseListView(ApiListView):
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         self.audit(action="list", object_ids=[response.id for response in page])
-        return self.get_paginated_response(responses_as_dicts(page))
+        return self.get_paginated_response(responses_as_dicts(page, disclosure=disclosure_for(self.principal)))
 
     @extend_schema(
         request=ResponseSubmissionSerializer,
@@ -89,7 +93,7 @@ class ResponseListView(ApiListView):
                 raise InvalidInput("The Idempotency-Key header is not valid.", [problem])
         # The service writes the audit event atomically with the row (one commit, not two).
         result = response_submit(principal=self.principal, payload=request.data, idempotency_key=key, audited=True)
-        body = _shaped(result.response, created=result.created)
+        body = _shaped(result.response, disclosure_for(self.principal), created=result.created)
         headers = {"Location": f"/api/v1/responses/{result.response.id}/"}
         if not result.created:
             headers["Idempotent-Replayed"] = "true"
@@ -155,13 +159,27 @@ def _batch_entries(data: object) -> list:
 
 class ResponseDetailView(ApiView):
     audit_object_type = "response"
-    audit_actions = {"GET": "read"}
+    audit_actions = {"GET": "read", "PATCH": "amend"}
     serializer_class = ResponseSerializer
 
-    @extend_schema(responses={200: ResponseSerializer, **problem_docs(401, 403, 404, 429)}, summary="One response")
+    @extend_schema(
+        responses={200: ResponseSerializer, **problem_docs(401, 403, 404, 429)},
+        summary="One response (a retracted one too, with status `retracted`)",
+    )
     def get(self, request: Request, response_id: str) -> Response:
-        response = response_get_visible(principal=self.principal, response_id=response_id)
+        response = response_get_visible(principal=self.principal, response_id=response_id, include_retracted=True)
         if response is None:
             raise NotFound("No such response.")
         self.audit(action="read", object_ids=[response.id])
-        return Response(response_as_dict(response, latest_scores_for([response.id]).get(response.id)))
+        score = latest_scores_for([response.id]).get(response.id)
+        return Response(response_as_dict(response, score, disclosure=disclosure_for(self.principal)))
+
+    @extend_schema(
+        request=ResponseAmendmentSerializer,
+        responses={200: ResponseSerializer, **problem_docs(400, 401, 403, 404, 409, 429)},
+        summary="Amend a response: a new version of its answers, re-scored; the old one kept in its history",
+    )
+    def patch(self, request: Request, response_id: str) -> Response:
+        result = response_amend(principal=self.principal, response_id=response_id, payload=request.data)
+        body = _shaped(result.response, disclosure_for(self.principal), created=result.changed)
+        return Response(body, headers={"Idempotent-Replayed": "true"} if not result.changed else {})
