@@ -201,6 +201,7 @@ def _clinician_api(user):
 
 def test_a_clinic_cell_is_hidden_from_a_clinician_when_subtracting_their_own_isolates_one_colleague(north, scored):
     colleague = MembershipFactory(clinic=north.clinic, role=StaffMembership.Role.CLINICIAN).user
+    north.client.clinicians.add(colleague)  # an API key credits only clinicians on the caseload
     for days in range(5):
         scored(north, "srs", srs_total(30), days=days, clinician=north.clinician.username)
         scored(north, "srs", srs_total(35), days=days, clinician=colleague.username)
@@ -216,6 +217,7 @@ def test_a_clinic_cell_is_hidden_from_a_clinician_when_subtracting_their_own_iso
 
 def test_a_clinic_cell_shows_to_a_clinician_when_the_rest_pools_two_colleagues(north, scored):
     colleagues = [MembershipFactory(clinic=north.clinic, role=StaffMembership.Role.CLINICIAN).user for _ in range(2)]
+    north.client.clinicians.add(*colleagues)  # an API key credits only clinicians on the caseload
     for days in range(5):
         scored(north, "srs", srs_total(30), days=days, clinician=north.clinician.username)
         for colleague in colleagues:
@@ -227,6 +229,7 @@ def test_a_clinic_cell_shows_to_a_clinician_when_the_rest_pools_two_colleagues(n
 
 def test_a_clinic_cell_is_hidden_from_a_clinician_when_the_rest_is_below_the_minimum_cell(north, scored):
     colleagues = [MembershipFactory(clinic=north.clinic, role=StaffMembership.Role.CLINICIAN).user for _ in range(2)]
+    north.client.clinicians.add(*colleagues)  # an API key credits only clinicians on the caseload
     for days in range(6):
         scored(north, "srs", srs_total(30), days=days, clinician=north.clinician.username)
     for colleague in colleagues:
