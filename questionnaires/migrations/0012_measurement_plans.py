@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('questionnaires', '0010_course_of_care'),
+        ('questionnaires', '0011_course_of_care'),
     ]
 
     operations = [
