@@ -67,6 +67,10 @@ try:
     if not GBO_RELIABLE_CHANGE.replace(".", "", 1).isdigit() or float(GBO_RELIABLE_CHANGE) <= 0:
         raise ConfigError(f"GBO_RELIABLE_CHANGE: expected a positive number of points, got {GBO_RELIABLE_CHANGE!r}")
     GBO_STUCK_SESSIONS = env_int("GBO_STUCK_SESSIONS", 3)
+    # Course of care: a response naming no session joins the client's session that started at most this many
+    # hours before it was authored (or starts within the hour after); `authored` may lie at most this many days back.
+    RESPONSE_SESSION_WINDOW_HOURS = env_int("RESPONSE_SESSION_WINDOW_HOURS", 24)
+    RESPONSE_MAX_BACKDATE_DAYS = env_int("RESPONSE_MAX_BACKDATE_DAYS", 365)
     SECURE = env_bool("SECURE", not DEBUG and bool(os.environ.get("SECRET_KEY")))
     # How many proxies of this deployment append to X-Forwarded-For; 0 trusts only REMOTE_ADDR.
     TRUSTED_PROXY_DEPTH = env_int("TRUSTED_PROXY_DEPTH", 0)
@@ -332,7 +336,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"PersonRoleEnum": ["client", "clinician"]},
+    "ENUM_NAME_OVERRIDES": {
+        "PersonRoleEnum": ["client", "clinician"],
+        "EpisodeStatusEnum": ["active", "finished"],
+    },
 }
 
 # --- Questionnaire plugins ----------------------------------------------------

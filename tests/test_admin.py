@@ -27,8 +27,11 @@ from questionnaires.models import (
     Alert,
     AuditEvent,
     BackgroundCategory,
+    CareSession,
     ClientToken,
     ClinicAPIKey,
+    ClinicCareSettings,
+    EpisodeOfCare,
     ExportJob,
     Goal,
     QuestionnaireVersion,
@@ -94,6 +97,13 @@ def make_alert(persona, **overrides) -> Alert:
 
 # One example object per registered model, so the table-driven test below can open its change page.
 # A newly registered model fails that test until it gets an entry here.
+def make_episode(persona) -> EpisodeOfCare:
+    return EpisodeOfCare.objects.create(
+        clinic=persona.clinic, client=persona.client, start_date=timezone.localdate(),
+        primary_clinician=persona.clinician,
+    )
+
+
 def make_webhook(persona) -> WebhookSubscription:
     return WebhookSubscription.objects.create(
         clinic=persona.clinic, url="https://example.org/hook", events=["response.scored"], secret="s"
@@ -136,6 +146,11 @@ EXAMPLES = {
         clinic=persona.clinic, name="language", values=["a", "b"]
     ),
     "questionnaires.WebhookSubscription": make_webhook,
+    "questionnaires.EpisodeOfCare": make_episode,
+    "questionnaires.CareSession": lambda persona: CareSession.objects.create(
+        clinic=persona.clinic, episode=make_episode(persona), scheduled_start=timezone.now(), attendance="attended"
+    ),
+    "questionnaires.ClinicCareSettings": lambda persona: ClinicCareSettings.objects.create(clinic=persona.clinic),
     "questionnaires.WebhookDelivery": lambda persona: WebhookDelivery.objects.create(
         subscription=make_webhook(persona), event_id="evt-1", event="response.scored", payload={}
     ),

@@ -9,7 +9,7 @@ from rest_framework_api_key.models import APIKey
 
 # Importing these registers the model admins.
 import questionnaires.admin.practice_models  # noqa: F401  (goals, background categories)
-from questionnaires.admin import audit, clinics, credentials, exports, responses, webhooks  # noqa: F401
+from questionnaires.admin import audit, care, clinics, credentials, exports, responses, webhooks  # noqa: F401
 from questionnaires.admin.scoping import restrict_other_apps_to_superusers
 
 # The library's own key model is unused here (keys are bound to a clinic); hiding it avoids a second,

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
 from questionnaires.admin.auditing import AuditedAdmin, admin_actor
+from questionnaires.admin.care import EpisodeOnClientInline
 from questionnaires.admin.scoping import ScopedInline
 from questionnaires.admin.tenancy import CLIENTS, CLINICS, Tenancy
 from questionnaires.models import Clinic, StaffMembership, TherapyClient
@@ -82,6 +83,7 @@ class TherapyClientAdmin(AuditedAdmin):
     ordering = ("external_id",)
     filter_horizontal = ("clinicians",)
     readonly_fields = ("created_at",)
+    inlines = (EpisodeOnClientInline,)
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("clinicians")

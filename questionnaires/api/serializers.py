@@ -183,10 +183,30 @@ class ResponseSubmissionSerializer(serializers.Serializer):
         max_length=EXTERNAL_ID_MAX_LENGTH, required=False,
         help_text="The client's external_id; a client token may leave it out.",
     )
-    clinician = serializers.CharField(max_length=150, required=False, help_text="Username in the same clinic.")
-    session = serializers.IntegerField(min_value=1, max_value=2_147_483_647, required=False)
-    rater = serializers.ChoiceField(choices=["client", "clinician"], required=False, default="client")
-    authored = serializers.DateTimeField(help_text="ISO 8601 with a timezone; not in the future.")
+    clinician = serializers.CharField(
+        max_length=150, required=False,
+        help_text=(
+            "Username of the credited clinician. Usually left out: the server credits the session's clinician, "
+            "else the episode's primary clinician, else the one clinician on the caseload. A client token may not "
+            "send it (400); a staff token may name only itself (400); an API key only a clinician on the "
+            "client's caseload (400)."
+        ),
+    )
+    session = serializers.IntegerField(
+        min_value=1, max_value=2_147_483_647, required=False,
+        help_text="A session number, for integrations without sessions; the session's own number wins when linked.",
+    )
+    session_id = serializers.IntegerField(required=False, help_text="The session (of this client) it belongs to.")
+    session_external_id = serializers.CharField(
+        max_length=128, required=False, help_text="The session by the integration's own session identifier."
+    )
+    rater = serializers.ChoiceField(
+        choices=["client", "clinician"], required=False, default="client",
+        help_text="A client token always rates as the client: `clinician` from one is a 400.",
+    )
+    authored = serializers.DateTimeField(
+        help_text="ISO 8601 with a timezone; not in the future, at most RESPONSE_MAX_BACKDATE_DAYS (365) back."
+    )
     answers = serializers.DictField(
         child=serializers.DecimalField(max_digits=12, decimal_places=4, coerce_to_string=False),
         help_text="linkId -> value on the item's scale.",
@@ -248,8 +268,9 @@ class ResponseSerializer(serializers.Serializer):
     questionnaire = serializers.CharField()
     version = serializers.CharField()
     client = serializers.CharField()
-    clinician = serializers.CharField(allow_null=True)
+    clinician = serializers.CharField(allow_null=True, help_text="The credited clinician; null: unattributed.")
     session = serializers.IntegerField(allow_null=True)
+    session_id = serializers.IntegerField(allow_null=True, help_text="The session it belongs to, if any.")
     rater = serializers.CharField()
     authored = serializers.DateTimeField()
     received = serializers.DateTimeField()

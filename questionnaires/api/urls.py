@@ -15,6 +15,13 @@ from rest_framework.exceptions import NotFound
 from questionnaires.api.metrics import MetricsView
 from questionnaires.api.views.alerts import AlertAcknowledgeView, AlertDetailView, AlertListView
 from questionnaires.api.views.auth import TokenView
+from questionnaires.api.views.care import (
+    EpisodeDetailView,
+    EpisodeListView,
+    EpisodeSessionListView,
+    SessionBatchView,
+    SessionDetailView,
+)
 from questionnaires.api.views.clients import (
     ClientDetailView,
     ClientListView,
@@ -25,6 +32,7 @@ from questionnaires.api.views.clients import (
 from questionnaires.api.views.corrections import ResponseHistoryView, ResponseRetractView
 from questionnaires.api.views.equity import BackgroundCategoryListView, ClientBackgroundView, EquityView
 from questionnaires.api.views.goals import GoalDetailView, GoalListView
+from questionnaires.api.views.plans import ClientDueView, ClinicPlanView, EpisodePlanView, MyDueView
 from questionnaires.api.views.questionnaires import QuestionnaireDetailView, QuestionnaireListView
 from questionnaires.api.views.responses import ResponseBatchView, ResponseDetailView, ResponseListView
 from questionnaires.api.views.supervision import ClinicianReportView
@@ -36,7 +44,10 @@ SEGMENT = r"[^/]+"
 def route(pattern: str, view, name: str):
     """`pattern` uses {name} for a path segment; the trailing slash is optional."""
     regex = pattern
-    for part in ("external_id", "questionnaire_id", "response_id", "alert_id", "prefix", "goal_id", "username"):
+    for part in (
+        "external_id", "questionnaire_id", "response_id", "alert_id", "prefix", "goal_id", "username", "episode_id",
+        "session_id",
+    ):
         regex = regex.replace("{" + part + "}", f"(?P<{part}>{SEGMENT})")
     return re_path(rf"^{regex}/?$", view.as_view(), name=name)
 
@@ -68,6 +79,16 @@ v1_patterns = [
     route("clients/{external_id}/background", ClientBackgroundView, "client-background"),
     route("background-categories", BackgroundCategoryListView, "background-category-list"),
     route("equity", EquityView, "equity"),
+    # Course of care: episodes, their sessions and attendance.
+    route("clients/{external_id}/episodes", EpisodeListView, "client-episode-list"),
+    route("episodes/{episode_id}", EpisodeDetailView, "episode-detail"),
+    route("episodes/{episode_id}/sessions", EpisodeSessionListView, "episode-session-list"),
+    route("sessions/batch", SessionBatchView, "session-batch"),
+    route("sessions/{session_id}", SessionDetailView, "session-detail"),
+    route("measurement-plan", ClinicPlanView, "clinic-measurement-plan"),
+    route("episodes/{episode_id}/measurement-plan", EpisodePlanView, "episode-measurement-plan"),
+    route("clients/{external_id}/due", ClientDueView, "client-due"),
+    route("me/due", MyDueView, "my-due"),
 ]
 
 

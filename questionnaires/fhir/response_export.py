@@ -55,10 +55,12 @@ def questionnaire_response_resource(response: Response, definition: Questionnair
     identifier = identifier_from_key(response.idempotency_key)
     if identifier:
         resource["identifier"] = identifier
-    if response.clinician_id is not None:
-        resource["author"] = {"reference": f"Practitioner/{response.clinician.username}"}
-    elif response.rater == Response.Rater.CLIENT:
+    # The author is whoever rated: the client, or the clinician for a clinician rating. A client's own
+    # rating is credited to a clinician (Response.clinician) without that clinician being its author.
+    if response.rater == Response.Rater.CLIENT:
         resource["author"] = {"reference": f"Patient/{response.client.external_id}"}
+    elif response.clinician_id is not None:
+        resource["author"] = {"reference": f"Practitioner/{response.clinician.username}"}
     if not resource["item"]:
         del resource["item"]
     return validated(resource)

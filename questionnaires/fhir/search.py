@@ -167,13 +167,9 @@ def questionnaire_responses_search(responses: QuerySet[Response], params: dict[s
         condition = Q()
         for value in _any_of(params["author"]):
             if re.search(r"(?:^|/)Patient/", value):
-                condition |= Q(
-                    clinician__isnull=True,
-                    rater=Response.Rater.CLIENT,
-                    client__external_id=reference_id(value, "Patient"),
-                )
+                condition |= Q(rater=Response.Rater.CLIENT, client__external_id=reference_id(value, "Patient"))
             else:
-                condition |= Q(clinician__username=reference_id(value, "Practitioner"))
+                condition |= Q(rater=Response.Rater.CLINICIAN, clinician__username=reference_id(value, "Practitioner"))
         responses = responses.filter(condition)
     if "identifier" in params:
         keys = []

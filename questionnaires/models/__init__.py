@@ -1,13 +1,15 @@
 """The data model, one module per idea."""
 
 from questionnaires.models.audit import AuditEvent
-from questionnaires.models.clinic_settings import ClinicAlertSettings
+from questionnaires.models.care import CareSession, EpisodeOfCare
+from questionnaires.models.clinic_settings import ClinicAlertSettings, ClinicCareSettings
 from questionnaires.models.clinics import Clinic, StaffMembership, TherapyClient
 from questionnaires.models.credentials import ClientToken, ClinicAPIKey, StaffToken
 from questionnaires.models.equity import BackgroundCategory, ClientBackground
 from questionnaires.models.exports import ExportJob
 from questionnaires.models.goals import Goal
 from questionnaires.models.metrics import MetricRollup
+from questionnaires.models.plans import MeasurementPlan
 from questionnaires.models.questionnaire_versions import QuestionnaireVersion
 from questionnaires.models.responses import Alert, Response, ResponseRevision, Score
 from questionnaires.models.scoring_failures import ScoringFailure
@@ -16,14 +18,18 @@ from questionnaires.models.webhooks import WebhookDelivery, WebhookSubscription
 __all__ = [
     "Alert",
     "AuditEvent",
+    "CareSession",
     "BackgroundCategory",
     "ClientBackground",
     "ClientToken",
     "Clinic",
     "ClinicAPIKey",
     "ClinicAlertSettings",
+    "ClinicCareSettings",
+    "EpisodeOfCare",
     "ExportJob",
     "Goal",
+    "MeasurementPlan",
     "MetricRollup",
     "QuestionnaireVersion",
     "Response",

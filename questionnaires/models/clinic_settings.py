@@ -1,4 +1,4 @@
-"""Per-clinic parameters of the history-based alert rules (rupture, repair, rater gap, Jacobson–Truax)."""
+"""Per-clinic parameters: history-based alert rules (rupture, repair, rater gap, Jacobson–Truax), course of care."""
 
 from __future__ import annotations
 
@@ -48,3 +48,20 @@ class ClinicAlertSettings(models.Model):
 
     def __str__(self) -> str:
         return f"alert settings of {self.clinic}"
+
+
+class ClinicCareSettings(models.Model):
+    """How one clinic runs its course of care; a clinic without a row uses the defaults below."""
+
+    clinic = models.OneToOneField("questionnaires.Clinic", on_delete=models.CASCADE, related_name="care_settings")
+    allow_parallel_episodes = models.BooleanField(
+        default=False, help_text="A client may have more than one active episode (e.g. individual and group work)."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "clinic care settings"
+        verbose_name_plural = "clinic care settings"
+
+    def __str__(self) -> str:
+        return f"care settings of {self.clinic}"

@@ -38,10 +38,23 @@ class Response(models.Model):
         "questionnaires.TherapyClient", on_delete=models.PROTECT, related_name="responses", db_index=False
     )
     clinician = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="responses"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="responses",
+        help_text="The credited clinician, derived by the server (session, episode, caseload); null: unattributed.",
     )
     questionnaire_version = models.ForeignKey(
         "questionnaires.QuestionnaireVersion", on_delete=models.PROTECT, related_name="responses"
+    )
+    session = models.ForeignKey(
+        "questionnaires.CareSession",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="responses",
+        help_text="The session it belongs to; its number is then the session's number.",
     )
     session_number = models.PositiveIntegerField(null=True, blank=True)
     rater = models.CharField(max_length=10, choices=Rater.choices, default=Rater.CLIENT)

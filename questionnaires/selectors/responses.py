@@ -83,6 +83,7 @@ def response_as_dict(response: Response, score: Score | None, *, disclosure: Dis
         "client": response.client.external_id,
         "clinician": response.clinician.username if response.clinician_id else None,
         "session": response.session_number,
+        "session_id": response.session_id,
         "rater": response.rater,
         "response_version": response.version,
         "authored": response.authored_at,

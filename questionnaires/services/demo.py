@@ -12,8 +12,18 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from questionnaires.models import Alert, Clinic, ClinicAlertSettings, Response, StaffMembership, TherapyClient
+from questionnaires.models import (
+    Alert,
+    CareSession,
+    Clinic,
+    ClinicAlertSettings,
+    EpisodeOfCare,
+    Response,
+    StaffMembership,
+    TherapyClient,
+)
 from questionnaires.registry import get_registry
+from questionnaires.services.care import sessions_renumber
 from questionnaires.services.metrics import metrics_rollup
 from questionnaires.services.scoring import responses_score
 from questionnaires.validation import validate_answers
@@ -148,6 +158,62 @@ STORIES = (
 )
 
 
+DEMO_ENDINGS = {0: "completed", 1: "dropped_out", 3: "completed", 4: "completed", 6: "dropped_out", 7: "referred_on"}
+"""How some demo episodes end (by story): planned endings, dropouts after no-shows, an onward referral.
+Episodes of the other stories, and any whose last session is too recent, stay active."""
+
+
+def _demo_episode(
+    *, clinic: Clinic, client: TherapyClient, clinician, entries: list[dict], ending: str | None, now
+) -> dict[int, CareSession]:
+    """The client's episode with a session per week: attended ones numbered as the story's sessions, a skipped
+    week as a no-show or a cancellation, a dropout's last weeks as no-shows, and an active episode's next
+    session booked. Returns the attended sessions by number."""
+    starts = {entry["session"]: entry["authored"] for entry in entries if entry["questionnaire"] == "ors"}
+    if not starts:
+        return {}
+    first = min(starts.values())
+    episode = EpisodeOfCare.objects.create(
+        clinic=clinic, client=client, start_date=first.date(), referral_date=(first - timedelta(days=16)).date(),
+        primary_clinician=clinician,
+    )
+    sessions: dict[int, CareSession] = {}
+    missed: list[tuple] = []
+    previous = None
+    for number in sorted(starts):
+        start = starts[number]
+        if previous is not None and (start - previous).days > 8:
+            kind = CareSession.Attendance.DID_NOT_ATTEND if len(missed) % 2 == 0 else (
+                CareSession.Attendance.CANCELLED_BY_CLIENT
+            )
+            missed.append((previous + timedelta(weeks=1), kind))
+        sessions[number] = CareSession(
+            clinic=clinic, episode=episode, scheduled_start=start, attendance=CareSession.Attendance.ATTENDED,
+            number=number,
+        )
+        previous = start
+    last = previous
+    recent = (now - last).days < 14
+    if ending == "dropped_out" and not recent:
+        missed += [(last + timedelta(weeks=weeks), CareSession.Attendance.DID_NOT_ATTEND) for weeks in (1, 2)]
+    elif ending is None or recent:
+        if last + timedelta(weeks=1) > now:
+            missed.append((last + timedelta(weeks=1), CareSession.Attendance.BOOKED))
+    extra = [
+        CareSession(clinic=clinic, episode=episode, scheduled_start=start, attendance=kind)
+        for start, kind in missed if kind == CareSession.Attendance.BOOKED or start <= now
+    ]
+    CareSession.objects.bulk_create([*sessions.values(), *extra])
+    for session in sessions.values():
+        session.clinicians.add(clinician)
+    if ending is not None and not recent:
+        ended = max([last, *(start for start, _ in missed if start <= now)])
+        episode.status, episode.end_reason = EpisodeOfCare.Status.FINISHED, ending
+        episode.end_date = (ended + timedelta(days=7 if ending == "dropped_out" else 0)).date()
+        episode.save()
+    return sessions
+
+
 @dataclass
 class DemoData:
     responses: int = 0
@@ -258,9 +324,12 @@ def demo_data_seed(people: DemoPeople, *, now=None) -> DemoData:
         rng = random.Random(f"alliance-demo-{index}")
         clinician = client.clinicians.order_by("pk").first()
         start = first_day + timedelta(weeks=DEMO_WEEKS - story.start_week, days=index % 5)
-        for entry in _story_responses(story, rng, start=start):
-            if entry["authored"] > now:
-                break
+        entries = [entry for entry in _story_responses(story, rng, start=start) if entry["authored"] <= now]
+        sessions = _demo_episode(
+            clinic=people.clinic, client=client, clinician=clinician, entries=entries,
+            ending=DEMO_ENDINGS.get(index), now=now,
+        )
+        for entry in entries:
             definition = registry.get(entry["questionnaire"])
             if definition is None:
                 continue  # a built-in plugin excluded by the operator: the demo does without it
@@ -273,6 +342,7 @@ def demo_data_seed(people: DemoPeople, *, now=None) -> DemoData:
                     client=client,
                     clinician=clinician,
                     questionnaire_version=registry.version_row(definition),
+                    session=sessions.get(entry["session"]),
                     session_number=entry["session"],
                     rater=entry["rater"],
                     authored_at=entry["authored"],
@@ -284,6 +354,7 @@ def demo_data_seed(people: DemoPeople, *, now=None) -> DemoData:
     rows.sort(key=lambda row: row.authored_at)
     with transaction.atomic():
         Response.objects.bulk_create(rows, batch_size=500)
+        sessions_renumber(episode_ids=EpisodeOfCare.objects.filter(clinic=people.clinic).values_list("pk", flat=True))
         # The demo's history arrived as it was answered (the equity view counts closed months by arrival).
         Response.objects.filter(pk__in=[row.pk for row in rows]).update(received_at=F("authored_at"))
     outcome.created = True

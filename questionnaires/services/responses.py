@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
@@ -24,9 +25,17 @@ from django.utils import timezone
 
 from questionnaires.contract import Questionnaire
 from questionnaires.dynamic_items import validate_answers_for_client
-from questionnaires.models import AuditEvent, Response, TherapyClient
+from questionnaires.models import AuditEvent, CareSession, Response, TherapyClient
+from questionnaires.models.care import LINKABLE_ATTENDANCE
 from questionnaires.principals import Principal
 from questionnaires.registry import DefinitionChanged, get_registry
+from questionnaires.selectors.care import (
+    CandidateSession,
+    candidate_sessions,
+    clients_with_credit,
+    clients_with_fallback_credit,
+    session_window,
+)
 from questionnaires.selectors.clients import clients_visible_to
 from questionnaires.selectors.responses import responses_visible_to
 from questionnaires.services.audit import audit_event_build
@@ -42,10 +51,14 @@ IDEMPOTENCY_KEY_MAX_LENGTH = 200
 CLOCK_SKEW = timedelta(minutes=5)
 """How far in the future `authored` may be: device clocks drift."""
 SESSION_MAX = 2_147_483_647
+SESSION_ID_MAX = 2**63 - 1
 EARLIEST_YEAR = 1900
 
 FIELDS = frozenset(
-    {"questionnaire", "version", "client", "clinician", "session", "rater", "authored", "answers", "comment"}
+    {
+        "questionnaire", "version", "client", "clinician", "session", "session_id", "session_external_id", "rater",
+        "authored", "answers", "comment",
+    }
 )
 SERVER_FIELDS = frozenset(
     {
@@ -70,6 +83,10 @@ class Submission:
     answers: Any
     comment: str
     id: uuid.UUID | None = None
+    session_id: int | None = None
+    session_external_id: str | None = None
+    rater_sent: bool = False
+    """Whether the body named `rater` (a client token may not name `clinician`)."""
 
 
 @dataclass
@@ -131,6 +148,16 @@ def submission_read(
     elif session is not None and not 1 <= session <= SESSION_MAX:
         problems.append(Problem("session", f"must be between 1 and {SESSION_MAX}", "out_of_range"))
         session = None
+    session_id = payload.get("session_id")
+    if session_id is not None and (
+        isinstance(session_id, bool) or not isinstance(session_id, int) or not 1 <= session_id <= SESSION_ID_MAX
+    ):
+        problems.append(Problem("session_id", "must be the id of a session", "invalid_type"))
+        session_id = None
+    session_external_id = _text(payload, "session_external_id", problems, max_length=128)
+    if session_id is not None and session_external_id is not None:
+        problems.append(Problem("session_external_id", "name the session by session_id or by this, not both",
+                                "conflicting"))
 
     rater = payload.get("rater")
     if rater is None:
@@ -168,6 +195,9 @@ def submission_read(
             answers=payload.get("answers"),
             comment=comment or "",
             id=response_id,
+            session_id=session_id,
+            session_external_id=session_external_id,
+            rater_sent=payload.get("rater") is not None,
         ),
         problems,
     )
@@ -216,6 +246,12 @@ def _authored(value: Any, problems: list[Problem], now: datetime) -> datetime | 
     if authored > now + CLOCK_SKEW:
         problems.append(Problem("authored", "is in the future", "in_future"))
         return None
+    max_days = settings.RESPONSE_MAX_BACKDATE_DAYS
+    if authored < now - timedelta(days=max_days):
+        problems.append(
+            Problem("authored", f"is more than {max_days} days in the past (RESPONSE_MAX_BACKDATE_DAYS)", "too_old")
+        )
+        return None
     # Stored in UTC: PostgreSQL refuses offsets beyond ±15:59, which Python accepts.
     return authored.astimezone(UTC)
 
@@ -233,20 +269,27 @@ def idempotency_key_problem(key: str) -> Problem | None:
 
 @dataclass
 class _Lookups:
-    """What a batch (or a single submission) needs from the database, fetched once."""
+    """What a batch (or a single submission) needs from the database, fetched once.
+
+    A single submission reads its client annotated with the linked session and the credited
+    clinician (`clients_with_credit`, one query); a batch reads the clients with their fallback
+    credit, the candidate sessions of all of them and, for named clinicians, the caseload pairs.
+    """
 
     clients: dict[str, TherapyClient]
     clinicians: dict[str, Any]
+    single: bool = True
+    sessions: list[CandidateSession] = field(default_factory=list)
+    caseload: set[tuple[int, int]] = field(default_factory=set)
 
 
-def _lookups(principal: Principal, submissions: Sequence[Submission], *, with_clients: bool = True) -> _Lookups:
+def _lookups(
+    principal: Principal, submissions: Sequence[Submission], *, with_clients: bool = True, single: bool = True
+) -> _Lookups:
     external_ids = {s.client for s in submissions if s.client is not None} if with_clients else set()
+    if with_clients and principal.kind == "client_token" and any(s.client is None for s in submissions):
+        external_ids.add(principal.therapy_client.external_id)
     usernames = {s.clinician for s in submissions if s.clinician is not None}
-    clients = (
-        {c.external_id: c for c in clients_visible_to(principal).filter(external_id__in=external_ids)}
-        if external_ids
-        else {}
-    )
     clinicians = (
         {
             user.username: user
@@ -257,7 +300,41 @@ def _lookups(principal: Principal, submissions: Sequence[Submission], *, with_cl
         if usernames
         else {}
     )
-    return _Lookups(clients=clients, clinicians=clinicians)
+    lookups = _Lookups(clients={}, clinicians=clinicians, single=single)
+    if not external_ids:
+        return lookups
+    visible = clients_visible_to(principal).filter(external_id__in=external_ids)
+    if single:
+        (submission,) = submissions
+        named = clinicians.get(submission.clinician) if submission.clinician else None
+        visible = clients_with_credit(
+            visible,
+            authored=submission.authored or timezone.now(),
+            link=submission.session is None,
+            session_id=submission.session_id,
+            session_external_id=submission.session_external_id,
+            named_clinician_id=named.pk if named is not None else None,
+        )
+        lookups.clients = {client.external_id: client for client in visible}
+        return lookups
+    lookups.clients = {client.external_id: client for client in clients_with_fallback_credit(visible)}
+    client_ids = [client.pk for client in lookups.clients.values()]
+    authored = [s.authored for s in submissions if s.authored is not None]
+    if client_ids and authored:
+        earliest, _ = session_window(min(authored))
+        _, latest = session_window(max(authored))
+        lookups.sessions = candidate_sessions(
+            clinic_id=principal.clinic_id, client_ids=client_ids, earliest=earliest, latest=latest,
+            ids={s.session_id for s in submissions if s.session_id is not None},
+            external_ids={s.session_external_id for s in submissions if s.session_external_id is not None},
+        )
+    if clinicians and client_ids and principal.kind == "api_key":
+        lookups.caseload = set(
+            TherapyClient.clinicians.through.objects.filter(
+                therapyclient_id__in=client_ids, user_id__in=[user.pk for user in clinicians.values()]
+            ).values_list("therapyclient_id", "user_id")
+        )
+    return lookups
 
 
 def _default_client(principal: Principal, submission: Submission, lookups: _Lookups) -> None:
@@ -265,6 +342,97 @@ def _default_client(principal: Principal, submission: Submission, lookups: _Look
     if submission.client is None and principal.kind == "client_token":
         submission.client = principal.therapy_client.external_id
         lookups.clients.setdefault(submission.client, principal.therapy_client)
+
+
+@dataclass
+class _Attribution:
+    session_id: int | None = None
+    session_number: int | None = None
+    clinician_id: int | None = None
+    clinician_username: str | None = None
+
+
+def _attribution(
+    principal: Principal, submission: Submission, client: TherapyClient | None, lookups: _Lookups,
+    problems: list[Problem],
+) -> _Attribution:
+    """The session a response belongs to and the clinician it is credited to; problems for what the caller may not say.
+
+    A client token always rates as the client and names no clinician; a staff token is credited
+    to itself; an API key may name a clinician on the client's caseload; otherwise the credit is
+    derived (see `questionnaires.selectors.care`). A named session must be one of the client's.
+    """
+    named = lookups.clinicians.get(submission.clinician) if submission.clinician is not None else None
+    if principal.kind == "client_token":
+        if submission.rater != Response.Rater.CLIENT:
+            problems.append(Problem("rater", "a client token always rates as the client", "not_allowed"))
+        if submission.clinician is not None:
+            problems.append(Problem(
+                "clinician", "a client token cannot name a clinician; the session's clinician is credited",
+                "not_allowed",
+            ))
+    elif submission.clinician is not None and named is None:
+        problems.append(Problem("clinician", "no such clinician in this clinic", "unknown"))
+    elif named is not None and principal.is_staff_member and named.pk != principal.user_id:
+        problems.append(Problem("clinician", "a staff token submits as itself and cannot credit a colleague",
+                                "not_allowed"))
+    attribution = _Attribution(session_number=submission.session)
+    if client is None:
+        return attribution
+    if client.pk is None:
+        # The hot path's stand-in: the insert itself links the session and derives the credit.
+        if principal.is_staff_member:
+            attribution.clinician_id, attribution.clinician_username = principal.user_id, principal.user.username
+        return attribution
+    session = _linked_session(submission, client, lookups)
+    session_field = "session_id" if submission.session_id is not None else "session_external_id"
+    if (submission.session_id is not None or submission.session_external_id is not None) and session is None:
+        problems.append(Problem(session_field, "no such session for this client", "unknown"))
+    elif session is not None:
+        if session.attendance == CareSession.Attendance.ENTERED_IN_ERROR:
+            problems.append(Problem(session_field, "the session was entered in error", "entered_in_error"))
+        if submission.session is not None and session.number is not None and submission.session != session.number:
+            problems.append(Problem("session", f"the named session is number {session.number}", "mismatch"))
+        attribution.session_id, attribution.session_number = session.id, session.number
+    if principal.is_staff_member:
+        attribution.clinician_id, attribution.clinician_username = principal.user_id, principal.user.username
+    elif named is not None:
+        on_caseload = (
+            getattr(client, "named_on_caseload", False) if lookups.single else (client.pk, named.pk) in lookups.caseload
+        )
+        if not on_caseload:
+            problems.append(Problem("clinician", "not on the client's caseload", "not_on_caseload"))
+        attribution.clinician_id, attribution.clinician_username = named.pk, named.username
+    elif lookups.single:
+        attribution.clinician_id = client.credit
+        attribution.clinician_username = client.credit_username
+    else:
+        attribution.clinician_id = (session.credit if session is not None else None) or client.fallback_credit
+    return attribution
+
+
+def _linked_session(submission: Submission, client: TherapyClient, lookups: _Lookups) -> CandidateSession | None:
+    if lookups.single:
+        if client.linked_session_id is None:
+            return None
+        return CandidateSession(
+            id=client.linked_session_id, client_id=client.pk, number=client.linked_session_number,
+            attendance=client.linked_session_attendance, scheduled_start=submission.authored, external_id=None,
+            credit=client.credit,
+        )
+    mine = [session for session in lookups.sessions if session.client_id == client.pk]
+    if submission.session_id is not None:
+        return next((session for session in mine if session.id == submission.session_id), None)
+    if submission.session_external_id is not None:
+        return next((session for session in mine if session.external_id == submission.session_external_id), None)
+    if submission.session is not None or submission.authored is None:
+        return None  # an older integration's bare session number: kept as sent, linked to nothing
+    earliest, latest = session_window(submission.authored)
+    in_window = [
+        session for session in mine
+        if session.attendance in LINKABLE_ATTENDANCE and earliest <= session.scheduled_start <= latest
+    ]
+    return max(in_window, key=lambda session: (session.scheduled_start, session.id), default=None)
 
 
 def _build(
@@ -291,13 +459,7 @@ def _build(
         if client is None:
             problems.append(Problem("client", "unknown client", "unknown"))
 
-    clinician = None
-    if submission.clinician is not None:
-        clinician = lookups.clinicians.get(submission.clinician)
-        if clinician is None:
-            problems.append(Problem("clinician", "no such clinician in this clinic", "unknown"))
-    elif principal.is_staff_member:
-        clinician = principal.user
+    attribution = _attribution(principal, submission, client, lookups, problems)
 
     answers: dict = {}
     if definition is not None:
@@ -321,9 +483,10 @@ def _build(
             id=submission.id or uuid.uuid4(),
             clinic_id=principal.clinic_id,
             client=client,
-            clinician=clinician,
+            clinician=_credited(attribution),
             questionnaire_version=version_row,
-            session_number=submission.session,
+            session_id=attribution.session_id,
+            session_number=attribution.session_number,
             rater=submission.rater,
             authored_at=submission.authored,
             answers=answers,
@@ -334,6 +497,16 @@ def _build(
         ),
         [],
     )
+
+
+def _credited(attribution: _Attribution) -> Any:
+    """The credited clinician as a user row: the username is known already, so serialising it costs no query."""
+    if attribution.clinician_id is None:
+        return None
+    # Batch rows need only the id (nothing reads the username back).
+    user = get_user_model()(pk=attribution.clinician_id, username=attribution.clinician_username or "")
+    _mark_saved(user)
+    return user
 
 
 def _storable(value: Any) -> Any:
@@ -421,25 +594,30 @@ def _validated(
 def _client_query_for_insert(
     principal: Principal, submission: Submission, problems: list[Problem]
 ) -> tuple[str, Sequence] | None:
-    """SQL selecting the named client's id if this caller may submit for it, for the insert to use; else None.
+    """SQL selecting the named client if this caller may submit for it, with its linked session and credited
+    clinician, for the insert to use; else None.
 
-    Resolving the client inside the insert saves a query and a round trip per submission. It is
-    used only when the envelope is sound and the answers do not depend on the client (items made
-    of the client's goals); if the answers turn out wrong, `_validated` looks the client up after
-    all, since a rejection lists every problem. An API key or a supervisor sees the whole clinic
-    (`clients_visible_to`), so its query is written out; other callers use that selector's SQL.
+    Resolving the client and the attribution inside the insert saves a query and a round trip per
+    submission. It is used only when the envelope is sound, no session or clinician is named (those
+    are checked first, so a rejection can name them) and the answers do not depend on the client
+    (items made of the client's goals); if the answers turn out wrong, `_validated` looks the client
+    up after all, since a rejection lists every problem. Columns: id, linked_session_id,
+    linked_session_number, credit, credit_username (see `clients_with_credit`).
     """
+    if principal.kind == "client_token" and submission.client is None:
+        submission.client = principal.therapy_client.external_id
     if connection.vendor != "postgresql" or problems or submission.client is None:
+        return None
+    if submission.session_id is not None or submission.session_external_id is not None or submission.clinician:
         return None
     definition = get_registry().get(submission.questionnaire, submission.version)
     if definition is None or definition.dynamic_items is not None:
         return None
-    if principal.sees_whole_clinic:
-        table = quoted_table(TherapyClient)
-        return f"SELECT id FROM {table} WHERE clinic_id = %s AND external_id = %s", (
-            principal.clinic_id, submission.client,
-        )
-    visible = clients_visible_to(principal).filter(external_id=submission.client).values("id")[:1]
+    visible = clients_with_credit(
+        clients_visible_to(principal).filter(external_id=submission.client),
+        authored=submission.authored,
+        link=submission.session is None,
+    ).values("id", "linked_session_id", "linked_session_number", "credit", "credit_username")[:1]
     return visible.query.get_compiler(connection=connection).as_sql()
 
 
@@ -507,41 +685,62 @@ def _insert_with_event(
             if event is not None:
                 event.save()
         return True
+    derived = client_query is not None
     client_sql, client_params = client_query or ("SELECT %s AS id", [response.client_id])
     quote = connection.ops.quote_name
-    client_column = Response._meta.get_field("client").column
+    columns = {name: Response._meta.get_field(name).column for name in ("client", "session", "session_number",
+                                                                           "clinician")}
+    # What `visible` supplies: the client always; with `client_query`, also the linked session, and the
+    # derived credit unless the response already names its clinician (a staff token is credited to itself).
+    expressions = {columns["client"]: "visible.id"}
+    if derived:
+        expressions[columns["session"]] = "visible.linked_session_id"
+        expressions[columns["session_number"]] = "COALESCE(visible.linked_session_number, %s)"
+        expressions[columns["clinician"]] = "COALESCE(%s, visible.credit)"
     response_columns, response_values = _insert_columns(response)
-    select_list = ", ".join("visible.id" if column == client_column else "%s" for column in response_columns)
+    select_list = ", ".join(expressions.get(column, "%s") for column in response_columns)
+    returned = ", ".join(quote(columns[name]) for name in ("client", "session", "session_number", "clinician"))
     sql = (
         f"WITH visible AS ({client_sql}), "
         f"stored AS (INSERT INTO {quoted_table(Response)} ({', '.join(map(quote, response_columns))}) "
-        f"SELECT {select_list} FROM visible RETURNING {quote(client_column)})"
+        f"SELECT {select_list} FROM visible RETURNING {returned})"
     )
     params = [
         *client_params,
-        *(value for column, value in zip(response_columns, response_values, strict=True) if column != client_column),
+        *(
+            value for column, value in zip(response_columns, response_values, strict=True)
+            if "%s" in expressions.get(column, "%s")
+        ),
     ]
+    username = "(SELECT credit_username FROM visible)" if derived else "NULL"
+    stored_list = ", ".join(f"stored.{quote(columns[name])}" for name in ("client", "session", "session_number",
+                                                                           "clinician"))
     if event is not None:
         event_columns, event_values = _insert_columns(event)
         sql += (
             f", event AS (INSERT INTO {quoted_table(AuditEvent)} ({', '.join(map(quote, event_columns))}) "
             f"SELECT {', '.join(['%s'] * len(event_columns))} FROM stored RETURNING id) "
-            f"SELECT stored.{quote(client_column)}, event.id FROM stored CROSS JOIN event"
+            f"SELECT {stored_list}, {username}, event.id FROM stored CROSS JOIN event"
         )
         params.extend(event_values)
     else:
-        sql += f" SELECT {quote(client_column)}, NULL FROM stored"
+        sql += f" SELECT {stored_list}, {username}, NULL FROM stored"
     with _hot_cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return False
-    client_id, event_id = row
+    client_id, session_id, session_number, clinician_id, credit_username, event_id = row
     client = response.client
     if client.pk is None:  # the stand-in: now the stored client's id is known
         client.pk = client_id
         _mark_saved(client)
     response.client = client
+    response.session_id, response.session_number = session_id, session_number
+    if clinician_id is not None and response.clinician_id is None:
+        response.clinician = _credited(
+            _Attribution(clinician_id=clinician_id, clinician_username=credit_username or "")
+        )
     _mark_saved(response)
     if event is not None:
         event.pk = event_id
@@ -621,7 +820,7 @@ def responses_submit_batch(*, principal: Principal, entries: Sequence[Any]) -> B
 
     outcome = BatchResult()
     with transaction.atomic():
-        lookups = _lookups(principal, [submission for _, submission, _, _ in pending])
+        lookups = _lookups(principal, [submission for _, submission, _, _ in pending], single=False)
         known = _known_ids(principal, [submission.id for _, submission, _, problems in pending
                                        if submission.id and not problems])
         new_rows: dict[uuid.UUID, tuple[int, Response]] = {}
@@ -751,7 +950,7 @@ def _insert(
 
 
 _COPY_COLUMNS = (
-    "id", "clinic_id", "client_id", "clinician_id", "questionnaire_version_id", "session_number", "rater",
+    "id", "clinic_id", "client_id", "clinician_id", "questionnaire_version_id", "session_id", "session_number", "rater",
     "authored_at", "received_at", "answers", "comment", "source", "submitted_by", "status", "failure_reason",
     "idempotency_key", "idempotency_scope", "request_fingerprint",
 )
@@ -773,7 +972,7 @@ def _bulk_insert(rows: list[Response]) -> None:
                 row.received_at = now
                 copy.write_row((
                     row.id, row.clinic_id, row.client_id, row.clinician_id, row.questionnaire_version_id,
-                    row.session_number, row.rater, row.authored_at, now, orjson.dumps(row.answers).decode(),
-                    row.comment, row.source, row.submitted_by, row.status, row.failure_reason,
-                    row.idempotency_key, row.idempotency_scope, row.request_fingerprint,
+                    row.session_id, row.session_number, row.rater, row.authored_at, now,
+                    orjson.dumps(row.answers).decode(), row.comment, row.source, row.submitted_by, row.status,
+                    row.failure_reason, row.idempotency_key, row.idempotency_scope, row.request_fingerprint,
                 ))

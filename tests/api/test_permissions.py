@@ -11,7 +11,15 @@ from dataclasses import dataclass, field
 import pytest
 
 from questionnaires.api.urls import v1_patterns
-from questionnaires.models import Alert, ClientToken, Response, WebhookSubscription
+from questionnaires.models import (
+    Alert,
+    CareSession,
+    ClientToken,
+    EpisodeOfCare,
+    MeasurementPlan,
+    Response,
+    WebhookSubscription,
+)
 from questionnaires.services.credentials import client_token_issue
 from tests.api.conftest import authorized, client_token_api, staff_api, wai_sr
 from tests.factories import TherapyClientFactory
@@ -42,6 +50,10 @@ class World:
     other_client: str = "north-other"
     other_response_id: str = ""
     other_alert_id: int = 0
+    episode_id: int = 0
+    session_id: int = 0
+    other_episode_id: int = 0
+    other_session_id: int = 0
     values: dict = field(default_factory=dict)
 
     def fill(self, template: str) -> str:
@@ -49,6 +61,8 @@ class World:
             client="north-client-1", response=self.response_id, alert=self.alert_id, token=self.token_prefix,
             webhook=self.webhook_id,
             other_client=self.other_client, other_response=self.other_response_id, other_alert=self.other_alert_id,
+            episode=self.episode_id, session=self.session_id, other_episode=self.other_episode_id,
+            other_session=self.other_session_id,
         )
 
 
@@ -69,9 +83,20 @@ def world(north) -> World:
     webhook = WebhookSubscription.objects.create(
         clinic=north.clinic, url="https://north.example.org/hook", events=["response.scored"], secret="s" * 32
     )
+    episode = EpisodeOfCare.objects.create(
+        clinic=north.clinic, client=north.client, start_date="2026-01-05", primary_clinician=north.clinician
+    )
+    session = CareSession.objects.create(
+        clinic=north.clinic, episode=episode, scheduled_start="2026-01-05T10:00:00Z", external_id="north-s1"
+    )
+    other_episode = EpisodeOfCare.objects.create(clinic=north.clinic, client=other, start_date="2026-01-05")
+    other_session = CareSession.objects.create(
+        clinic=north.clinic, episode=other_episode, scheduled_start="2026-01-05T11:00:00Z", external_id="north-s2"
+    )
     return World(
         response_id=response_id, alert_id=alert.id, token_prefix=token.prefix, webhook_id=webhook.id,
-        other_response_id=other_response_id, other_alert_id=other_alert.id,
+        other_response_id=other_response_id, other_alert_id=other_alert.id, episode_id=episode.pk,
+        session_id=session.pk, other_episode_id=other_episode.pk, other_session_id=other_session.pk,
     )
 
 
@@ -143,6 +168,36 @@ ISOLATION: dict[str, list[Probe] | tuple[str, str]] = {
     ],
     "background-category-list": [Probe("GET", "/api/v1/background-categories/", allowed=frozenset({200, 403}))],
     "equity": [Probe("GET", "/api/v1/equity/?questionnaire=srs&category=language", allowed=frozenset({400, 403}))],
+    # Course of care.
+    "client-episode-list": [
+        Probe("GET", "/api/v1/clients/{client}/episodes/"),
+        Probe("POST", "/api/v1/clients/{client}/episodes/", {}),
+    ],
+    "episode-detail": [
+        Probe("GET", "/api/v1/episodes/{episode}/"),
+        Probe("PATCH", "/api/v1/episodes/{episode}/", {"status": "finished", "end_reason": "completed"}),
+    ],
+    "episode-session-list": [
+        Probe("GET", "/api/v1/episodes/{episode}/sessions/", allowed=frozenset({403, 404})),
+        Probe("POST", "/api/v1/episodes/{episode}/sessions/", {"scheduled_start": "2026-01-12T10:00:00Z"},
+              allowed=frozenset({403, 404})),
+    ],
+    "session-detail": [
+        Probe("GET", "/api/v1/sessions/{session}/", allowed=frozenset({403, 404})),
+        Probe("PATCH", "/api/v1/sessions/{session}/", {"attendance": "did_not_attend"}, allowed=frozenset({403, 404})),
+    ],
+    "session-batch": [Probe("POST", "/api/v1/sessions/batch/", "north-session-batch", allowed=frozenset({200, 403}))],
+    "clinic-measurement-plan": [
+        Probe("GET", "/api/v1/measurement-plan/", allowed=frozenset({200, 403})),
+        Probe("PUT", "/api/v1/measurement-plan/", {"rules": []}, allowed=frozenset({200, 403})),
+    ],
+    "episode-measurement-plan": [
+        Probe("GET", "/api/v1/episodes/{episode}/measurement-plan/"),
+        Probe("PUT", "/api/v1/episodes/{episode}/measurement-plan/", {"rules": []}),
+        Probe("DELETE", "/api/v1/episodes/{episode}/measurement-plan/"),
+    ],
+    "client-due": [Probe("GET", "/api/v1/clients/{client}/due/")],
+    "my-due": [Probe("GET", "/api/v1/me/due/", allowed=frozenset({200, 403}))],
 }
 
 
@@ -153,6 +208,12 @@ def test_every_route_has_an_isolation_entry():
 def _body(probe: Probe, world: World):
     if probe.body == "north-submission":
         return wai_sr("north-client-1")
+    if probe.body == "north-session-batch":
+        return {"sessions": [
+            {"external_id": "north-s1", "attendance": "did_not_attend"},
+            {"external_id": "new-s", "episode": world.episode_id, "scheduled_start": "2026-01-12T10:00:00Z"},
+            {"external_id": "new-t", "client": "north-client-1", "scheduled_start": "2026-01-12T10:00:00Z"},
+        ]}
     if probe.body == "north-batch":
         return {"responses": [wai_sr("north-client-1"), {**wai_sr("north-client-1"), "id": world.response_id}]}
     if isinstance(probe.body, dict):
@@ -179,10 +240,17 @@ def test_the_other_clinic_gets_404_or_nothing_of_north(north, south, world, kind
             assert all("north" not in str(row) for row in response.json()["results"])
         if route == "response-batch":
             assert [row["status"] for row in response.json()["results"]] == [400, 409]
+        if route == "session-batch" and response.status_code == 200:
+            # south's own new session id, north's episode and client unknown: nothing of north is touched
+            assert [row["status"] for row in response.json()["results"]] == [400, 400, 400]
     assert set(Response.objects.filter(clinic=north.clinic).values_list("id", flat=True)) == north_responses
     assert not ClientToken.objects.get(prefix=world.token_prefix).revoked
     assert Alert.objects.get(pk=world.alert_id).acknowledged_at is None
     assert WebhookSubscription.objects.get(pk=world.webhook_id).active
+    assert EpisodeOfCare.objects.get(pk=world.episode_id).status == "active"
+    assert CareSession.objects.get(pk=world.session_id).attendance == "booked"
+    assert CareSession.objects.filter(clinic=north.clinic).count() == 2
+    assert not MeasurementPlan.objects.filter(clinic=north.clinic).exists()
 
 
 def test_unknown_paths_under_the_api_are_404_problems(north):
@@ -248,6 +316,37 @@ MATRIX = [
      dict(api_key=200, supervisor=200, clinician=200, client_token=403)),
     ("GET", "/api/v1/equity/?questionnaire=srs&category=none", None,
      dict(api_key=400, supervisor=400, clinician=403, client_token=403)),
+    # Course of care: a client token reads its own episodes and nothing else.
+    ("GET", "/api/v1/clients/{client}/episodes/", None,
+     dict(api_key=200, supervisor=200, clinician=200, client_token=200)),
+    ("GET", "/api/v1/clients/{other_client}/episodes/", None,
+     dict(api_key=200, supervisor=200, clinician=404, client_token=404)),
+    ("POST", "/api/v1/clients/{other_client}/episodes/", {},
+     dict(api_key=409, supervisor=409, clinician=404, client_token=404)),
+    ("GET", "/api/v1/episodes/{episode}/", None, dict(api_key=200, supervisor=200, clinician=200, client_token=200)),
+    ("GET", "/api/v1/episodes/{other_episode}/", None,
+     dict(api_key=200, supervisor=200, clinician=404, client_token=404)),
+    ("PATCH", "/api/v1/episodes/{episode}/", {"referral_date": "2026-01-01"},
+     dict(api_key=200, supervisor=200, clinician=200, client_token=403)),
+    ("GET", "/api/v1/episodes/{episode}/sessions/", None,
+     dict(api_key=200, supervisor=200, clinician=200, client_token=403)),
+    ("GET", "/api/v1/episodes/{other_episode}/sessions/", None,
+     dict(api_key=200, supervisor=200, clinician=404, client_token=404)),
+    ("POST", "/api/v1/episodes/{episode}/sessions/", {"scheduled_start": "2026-01-12T10:00:00Z"},
+     dict(api_key=201, supervisor=201, clinician=201, client_token=403)),
+    ("PATCH", "/api/v1/sessions/{session}/", {"attendance": "attended"},
+     dict(api_key=200, supervisor=200, clinician=200, client_token=403)),
+    ("PATCH", "/api/v1/sessions/{other_session}/", {"attendance": "attended"},
+     dict(api_key=200, supervisor=200, clinician=404, client_token=404)),
+    ("POST", "/api/v1/sessions/batch/", {"sessions": [{"external_id": "north-s2", "attendance": "attended"}]},
+     dict(api_key=200, supervisor=200, clinician=200, client_token=403)),
+    ("GET", "/api/v1/clients/{client}/due/", None, dict(api_key=200, supervisor=200, clinician=200, client_token=403)),
+    ("GET", "/api/v1/clients/{other_client}/due/", None,
+     dict(api_key=200, supervisor=200, clinician=404, client_token=404)),
+    ("GET", "/api/v1/me/due/", None, dict(api_key=403, supervisor=403, clinician=403, client_token=200)),
+    ("GET", "/api/v1/measurement-plan/", None, dict(api_key=200, supervisor=200, clinician=200, client_token=403)),
+    ("PUT", "/api/v1/episodes/{other_episode}/measurement-plan/", {"rules": []},
+     dict(api_key=200, supervisor=200, clinician=404, client_token=404)),
 ]
 
 

@@ -79,6 +79,12 @@ def response_for(
     }
 
 
+@pytest.fixture(autouse=True)
+def fixtures_dated_march_2025(settings):
+    """The FHIR fixtures are authored in March 2025: allow back-dating beyond the default year for them."""
+    settings.RESPONSE_MAX_BACKDATE_DAYS = 3650
+
+
 @pytest.fixture
 def north_fhir(north) -> FhirClient:
     return FhirClient(north.api_key)

@@ -9,6 +9,7 @@ rows the walkers must not see.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 
 import pytest
 from django.contrib import admin
@@ -22,7 +23,10 @@ from questionnaires.models import (
     Alert,
     AuditEvent,
     BackgroundCategory,
+    CareSession,
     ClientToken,
+    ClinicCareSettings,
+    EpisodeOfCare,
     ExportJob,
     Goal,
     Score,
@@ -70,6 +74,15 @@ def _client_rows(persona, client, *, comment: str, goal: str, app: str, marks: d
     goal_row = Goal.objects.create(clinic=persona.clinic, client=client, text=goal)
     marks.setdefault("questionnaires.Goal", []).append(goal_row)
     marks.setdefault("questionnaires.ClientToken", []).append(token)
+    episode = EpisodeOfCare.objects.create(
+        clinic=persona.clinic, client=client, start_date=date(2026, 3, 2), external_id=f"{client.external_id}-episode"
+    )
+    session = CareSession.objects.create(
+        clinic=persona.clinic, episode=episode, scheduled_start=datetime(2026, 3, 2, 9, tzinfo=UTC),
+        external_id=f"{client.external_id}-session",
+    )
+    marks.setdefault("questionnaires.EpisodeOfCare", []).append(episode)
+    marks.setdefault("questionnaires.CareSession", []).append(session)
 
 
 @pytest.fixture
@@ -91,6 +104,7 @@ def world(north, south, settings) -> World:
         "questionnaires.ClinicAPIKey": list(south.clinic.api_keys.all()),
         "questionnaires.StaffToken": [StaffToken.objects.create_key(name="south-phone", user=south.clinician)[0]],
         "questionnaires.ExportJob": [built.south_export],
+        "questionnaires.ClinicCareSettings": [ClinicCareSettings.objects.create(clinic=south.clinic)],
         "questionnaires.BackgroundCategory": [
             BackgroundCategory.objects.create(clinic=south.clinic, name="south-language", values=["a", "b"])
         ],

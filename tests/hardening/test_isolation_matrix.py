@@ -48,6 +48,8 @@ def object_paths(fixture_world, score_ids: list[int]) -> list[str]:
         "webhook_id": [str(fixture_world.webhook_id)],
         "username": ["north-clinician", "north-supervisor"],
         "goal_id": ["1"],
+        "episode_id": [str(fixture_world.episode_id), str(fixture_world.other_episode_id)],
+        "session_id": [str(fixture_world.session_id), str(fixture_world.other_session_id)],
     }
     paths = []
     for pattern in v1_patterns:

@@ -31,6 +31,7 @@ def test_the_equity_page_marks_suppressed_cells(admin_client, north, scored, set
     category = BackgroundCategory.objects.create(clinic=north.clinic, name="language", values=["A", "B"])
     for number in range(3):
         client = TherapyClientFactory(clinic=north.clinic, external_id=f"north-e{number}")
+        client.clinicians.add(north.clinician)
         ClientBackground.objects.create(client=client, category=category, value="A", consent=True)
         scored(north.api(), body("srs", client.external_id, marks(37), days=number, clinician="north-clinician"))
 

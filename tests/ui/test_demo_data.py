@@ -65,3 +65,24 @@ def test_every_dashboard_chart_shows_something_on_the_demo_data(seeded, client):
         chart for chart, _ in charts
     }
     assert all(int(points) > 0 for _, points in charts), charts
+
+
+def test_it_records_courses_of_care_with_planned_endings_dropouts_and_no_shows(seeded):
+    from questionnaires.models import CareSession, EpisodeOfCare
+
+    episodes = EpisodeOfCare.objects.filter(clinic__slug="demo")
+    assert episodes.count() == 12
+    endings = set(episodes.exclude(status="active").values_list("end_reason", flat=True))
+    assert {"completed", "dropped_out"} <= endings
+    assert episodes.filter(status="active").exists()
+    sessions = CareSession.objects.filter(clinic__slug="demo")
+    assert sessions.filter(attendance="did_not_attend").exists()
+    assert sessions.filter(attendance="cancelled_by_client").exists()
+    # every attended session is numbered 1..n within its episode, and the responses carry its number
+    for episode in episodes:
+        numbers = list(episode.sessions.filter(attendance="attended").order_by("scheduled_start")
+                       .values_list("number", flat=True))
+        assert numbers == list(range(1, len(numbers) + 1)), episode
+    linked = Response.objects.filter(clinic__slug="demo", session__isnull=False)
+    assert linked.count() > 300
+    assert not [r for r in linked.select_related("session") if r.session_number != r.session.number]

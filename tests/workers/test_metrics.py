@@ -49,6 +49,8 @@ def test_incremental_rollups_equal_a_from_scratch_recompute(stream, django_captu
     principal = Principal(kind="api_key", clinic_id=clinic.id, credential=None, credential_prefix="test")
     clients = [TherapyClientFactory(clinic=clinic) for _ in range(3)]
     clinicians = [MembershipFactory(clinic=clinic).user for _ in range(2)]
+    for client in clients:  # an API key names clinicians from the caseload; two on it: an unnamed one is unattributed
+        client.clinicians.add(*clinicians)
     for entry in stream:
         payload = {
             "questionnaire": entry["questionnaire"],
@@ -155,6 +157,7 @@ def test_a_small_unassigned_remainder_counts_as_a_hidden_cell():
 def test_the_metrics_endpoint_serves_rollups_with_small_cells_suppressed(north, south, scored):
     for days, total in enumerate((30, 32, 34, 36, 38)):
         scored(north, "srs", srs_total(total), days=days, clinician=north.clinician.username)
+    north.client.clinicians.add(north.supervisor)  # two on the caseload: the unnamed response stays unattributed
     scored(north, "srs", srs_total(20), days=1)
     answer = north.api().get("/api/v1/metrics/", {"questionnaire": "srs", "group_by": "clinic", "period": "month"})
     assert answer.status_code == 200, answer.content
@@ -174,6 +177,7 @@ def test_the_metrics_endpoint_serves_rollups_with_small_cells_suppressed(north, 
 
 def test_a_clinician_sees_only_their_own_clinician_cells(north, scored):
     other = MembershipFactory(clinic=north.clinic, role=StaffMembership.Role.CLINICIAN).user
+    north.client.clinicians.add(other)
     for days in range(5):
         scored(north, "srs", srs_total(30), days=days, clinician=north.clinician.username)
         scored(north, "srs", srs_total(35), days=days, clinician=other.username)
@@ -197,6 +201,7 @@ def _clinician_api(user):
 
 def test_a_clinic_cell_is_hidden_from_a_clinician_when_subtracting_their_own_isolates_one_colleague(north, scored):
     colleague = MembershipFactory(clinic=north.clinic, role=StaffMembership.Role.CLINICIAN).user
+    north.client.clinicians.add(colleague)  # an API key credits only clinicians on the caseload
     for days in range(5):
         scored(north, "srs", srs_total(30), days=days, clinician=north.clinician.username)
         scored(north, "srs", srs_total(35), days=days, clinician=colleague.username)
@@ -212,6 +217,7 @@ def test_a_clinic_cell_is_hidden_from_a_clinician_when_subtracting_their_own_iso
 
 def test_a_clinic_cell_shows_to_a_clinician_when_the_rest_pools_two_colleagues(north, scored):
     colleagues = [MembershipFactory(clinic=north.clinic, role=StaffMembership.Role.CLINICIAN).user for _ in range(2)]
+    north.client.clinicians.add(*colleagues)  # an API key credits only clinicians on the caseload
     for days in range(5):
         scored(north, "srs", srs_total(30), days=days, clinician=north.clinician.username)
         for colleague in colleagues:
@@ -223,6 +229,7 @@ def test_a_clinic_cell_shows_to_a_clinician_when_the_rest_pools_two_colleagues(n
 
 def test_a_clinic_cell_is_hidden_from_a_clinician_when_the_rest_is_below_the_minimum_cell(north, scored):
     colleagues = [MembershipFactory(clinic=north.clinic, role=StaffMembership.Role.CLINICIAN).user for _ in range(2)]
+    north.client.clinicians.add(*colleagues)  # an API key credits only clinicians on the caseload
     for days in range(6):
         scored(north, "srs", srs_total(30), days=days, clinician=north.clinician.username)
     for colleague in colleagues:

@@ -1,0 +1,152 @@
+"""Admin for the course of care: episodes with their sessions inline, sessions on their own, and a client's
+episodes (with an attendance strip) on the client's page.
+
+The clinic of an episode and of a session always follows the client's: it is not a form field,
+so an episode can never join another tenant. Any change to sessions renumbers the episode.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.utils.html import format_html_join
+
+from questionnaires.admin.auditing import AuditedAdmin
+from questionnaires.admin.scoping import ScopedInline
+from questionnaires.admin.tenancy import VIEW, Tenancy
+from questionnaires.models import CareSession, ClinicCareSettings, EpisodeOfCare
+from questionnaires.services.care import sessions_renumber
+
+ATTENDANCE_MARKS = {
+    CareSession.Attendance.BOOKED: ("·", "booked"),
+    CareSession.Attendance.ATTENDED: ("●", "attended"),
+    CareSession.Attendance.CANCELLED_BY_CLIENT: ("○", "cancelled by client"),
+    CareSession.Attendance.CANCELLED_BY_SERVICE: ("◌", "cancelled by service"),
+    CareSession.Attendance.DID_NOT_ATTEND: ("✕", "did not attend"),
+    CareSession.Attendance.ENTERED_IN_ERROR: ("", "entered in error"),
+}
+
+
+def attendance_strip(episode: EpisodeOfCare) -> str:
+    """One mark per session in order (● attended, ✕ did not attend, ○/◌ cancelled, · booked); errors left out."""
+    sessions = [session for session in episode.sessions.all() if session.attendance != "entered_in_error"]
+    return format_html_join(
+        "", '<span title="{} {}">{}</span>',
+        (
+            (f"{session.scheduled_start:%Y-%m-%d}", ATTENDANCE_MARKS[session.attendance][1],
+             ATTENDANCE_MARKS[session.attendance][0])
+            for session in sorted(sessions, key=lambda session: (session.scheduled_start, session.pk))
+        ),
+    ) or "—"
+
+
+EPISODES = Tenancy(clinic="clinic", client="client", supervisor=frozenset({"view", "add", "change"}), clinician=VIEW)
+SESSIONS = Tenancy(
+    clinic="clinic",
+    client="episode__client",
+    supervisor=frozenset({"view", "add", "change"}),
+    clinician=frozenset({"view", "change"}),  # a clinician records attendance of their own clients' sessions
+)
+CARE_SETTINGS = Tenancy(clinic="clinic", supervisor=frozenset({"view", "change"}))
+
+
+class CareSessionInline(ScopedInline, admin.TabularInline):
+    tenancy = SESSIONS
+    model = CareSession
+    fields = ("scheduled_start", "duration_minutes", "attendance", "number", "clinicians", "external_id")
+    readonly_fields = ("number",)
+    ordering = ("scheduled_start", "id")
+    extra = 0
+
+
+@admin.register(EpisodeOfCare)
+class EpisodeOfCareAdmin(AuditedAdmin):
+    tenancy = EPISODES
+    audit_object_type = "episode"
+    audit_reads = True
+    inlines = (CareSessionInline,)
+    list_display = ("id", "client", "clinic", "status", "start_date", "end_date", "end_reason", "primary_clinician",
+                    "attendance")
+    list_filter = ("status", "end_reason", "clinic")
+    list_select_related = ("client", "clinic", "primary_clinician")
+    search_fields = ("client__external_id", "external_id")
+    autocomplete_fields = ("client", "primary_clinician")
+    filter_horizontal = ("clinicians",)
+    fields = ("client", "external_id", "referral_date", "start_date", "primary_clinician", "clinicians", "status",
+              "end_date", "end_reason", "created_at", "updated_at")
+    readonly_fields = ("created_at", "updated_at")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("sessions")
+
+    @admin.display(description="Attendance")
+    def attendance(self, obj: EpisodeOfCare) -> str:
+        return attendance_strip(obj)
+
+    def save_model(self, request, obj: EpisodeOfCare, form, change) -> None:
+        obj.clinic_id = obj.client.clinic_id
+        super().save_model(request, obj, form, change)
+
+    def save_formset(self, request, form, formset, change) -> None:
+        for session in formset.save(commit=False):
+            session.clinic_id = form.instance.clinic_id
+            session.save()
+        for session in formset.deleted_objects:
+            session.delete()
+        formset.save_m2m()
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        sessions_renumber(episode_ids=[form.instance.pk])
+
+
+@admin.register(CareSession)
+class CareSessionAdmin(AuditedAdmin):
+    tenancy = SESSIONS
+    audit_object_type = "session"
+    audit_reads = True
+    list_display = ("id", "episode", "scheduled_start", "attendance", "number", "external_id")
+    list_filter = ("attendance", "clinic")
+    list_select_related = ("episode__client",)
+    search_fields = ("external_id", "episode__client__external_id")
+    autocomplete_fields = ("episode",)
+    filter_horizontal = ("clinicians",)
+    fields = ("episode", "external_id", "scheduled_start", "duration_minutes", "attendance", "number", "clinicians")
+    readonly_fields = ("number",)
+
+    def save_model(self, request, obj: CareSession, form, change) -> None:
+        obj.clinic_id = obj.episode.clinic_id
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        sessions_renumber(episode_ids=[form.instance.episode_id])
+
+
+@admin.register(ClinicCareSettings)
+class ClinicCareSettingsAdmin(AuditedAdmin):
+    tenancy = CARE_SETTINGS
+    audit_object_type = "clinic_care_settings"
+    list_display = ("clinic", "allow_parallel_episodes", "updated_at")
+
+
+class EpisodeOnClientInline(ScopedInline, admin.TabularInline):
+    """The client's episodes on the client's page, each with its attendance strip; edited on the episode page."""
+
+    tenancy = EPISODES
+    model = EpisodeOfCare
+    fields = ("start_date", "status", "end_date", "end_reason", "primary_clinician", "attendance")
+    readonly_fields = fields
+    show_change_link = True
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "episodes of care"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("primary_clinician").prefetch_related("sessions")
+
+    @admin.display(description="Attendance")
+    def attendance(self, obj: EpisodeOfCare) -> str:
+        return attendance_strip(obj)

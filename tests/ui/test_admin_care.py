@@ -1,0 +1,80 @@
+"""The course of care in the admin: episodes with an attendance strip on the client's page, sessions inline on the
+episode, and saving there renumbers attended sessions."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from questionnaires.models import AuditEvent, CareSession, EpisodeOfCare
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def admin_client(client, db):
+    user = get_user_model().objects.create_superuser(username="root", email="", password="root-password")
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def episode(north) -> EpisodeOfCare:
+    episode = EpisodeOfCare.objects.create(
+        clinic=north.clinic, client=north.client, start_date="2026-01-05", primary_clinician=north.clinician
+    )
+    for day, attendance in ((5, "attended"), (12, "did_not_attend"), (19, "entered_in_error"), (26, "booked")):
+        CareSession.objects.create(
+            clinic=north.clinic, episode=episode, scheduled_start=f"2026-01-{day:02d}T10:00:00Z", attendance=attendance
+        )
+    return episode
+
+
+def test_the_client_page_lists_episodes_with_an_attendance_strip(admin_client, north, episode):
+    page = admin_client.get(reverse("admin:questionnaires_therapyclient_change", args=[north.client.pk]))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Episodes of care" in html
+    assert 'title="2026-01-05 attended">●<' in html and 'title="2026-01-12 did not attend">✕<' in html
+    assert "entered in error" not in html
+
+
+def test_sessions_edited_on_the_episode_page_are_renumbered_and_audited(admin_client, north, episode):
+    url = reverse("admin:questionnaires_episodeofcare_change", args=[episode.pk])
+    assert admin_client.get(url).status_code == 200
+    sessions = list(episode.sessions.order_by("scheduled_start"))
+    data = {
+        "client": north.client.pk, "start_date": "2026-01-05", "primary_clinician": north.clinician.pk,
+        "status": "active", "end_date": "", "end_reason": "", "external_id": "", "referral_date": "",
+        "sessions-TOTAL_FORMS": "4", "sessions-INITIAL_FORMS": "4", "sessions-MIN_NUM_FORMS": "0",
+        "sessions-MAX_NUM_FORMS": "1000",
+    }
+    for index, session in enumerate(sessions):
+        data.update({
+            f"sessions-{index}-id": session.pk, f"sessions-{index}-episode": episode.pk,
+            f"sessions-{index}-scheduled_start_0": session.scheduled_start.strftime("%Y-%m-%d"),
+            f"sessions-{index}-scheduled_start_1": session.scheduled_start.strftime("%H:%M:%S"),
+            f"sessions-{index}-duration_minutes": "50",
+            f"sessions-{index}-attendance": "attended" if index == 3 else session.attendance,
+            f"sessions-{index}-external_id": "",
+        })
+    saved = admin_client.post(url, data)
+    assert saved.status_code == 302, saved.content.decode()[:3000]
+    assert [s.number for s in episode.sessions.order_by("scheduled_start")] == [1, None, None, 2]
+    assert AuditEvent.objects.filter(object_type="episode", action="update").exists()
+
+
+def test_finishing_an_episode_in_the_admin_needs_an_end_reason(admin_client, north, episode):
+    url = reverse("admin:questionnaires_episodeofcare_change", args=[episode.pk])
+    data = {
+        "client": north.client.pk, "start_date": "2026-01-05", "status": "finished", "end_date": "2026-02-01",
+        "end_reason": "", "sessions-TOTAL_FORMS": "0", "sessions-INITIAL_FORMS": "0",
+        "sessions-MIN_NUM_FORMS": "0", "sessions-MAX_NUM_FORMS": "1000",
+    }
+    page = admin_client.post(url, data)
+    assert page.status_code == 200  # the form again, with the error
+    assert EpisodeOfCare.objects.get(pk=episode.pk).status == "active"
