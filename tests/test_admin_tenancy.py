@@ -15,6 +15,9 @@ from tests.test_admin import EXAMPLES, admin_url, make_alert, make_response
 
 pytestmark = pytest.mark.django_db
 
+NO_EPISODES = {"episodes-TOTAL_FORMS": "0", "episodes-INITIAL_FORMS": "0"}
+"""The management form of the client page's (read-only) episodes inline."""
+
 
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
@@ -49,13 +52,14 @@ def test_a_supervisor_gets_the_clinics_admin_with_supervision_and_equity_linked(
 
 def test_a_supervisor_adds_a_client_to_their_own_clinic_only(client, north, south):
     page = logged_in(client, north.supervisor).post(
-        admin_url(TherapyClient, "add"), {"clinic": south.clinic.pk, "external_id": "smuggled", "clinicians": []}
+        admin_url(TherapyClient, "add"),
+        {"clinic": south.clinic.pk, "external_id": "smuggled", "clinicians": [], **NO_EPISODES},
     )
     assert page.status_code == 200 and not TherapyClient.objects.filter(external_id="smuggled").exists()
 
     page = client.post(
         admin_url(TherapyClient, "add"),
-        {"clinic": north.clinic.pk, "external_id": "north-client-9", "clinicians": [north.clinician.pk]},
+        {"clinic": north.clinic.pk, "external_id": "north-client-9", "clinicians": [north.clinician.pk], **NO_EPISODES},
     )
     assert page.status_code == 302
     assert TherapyClient.objects.get(external_id="north-client-9").clinic == north.clinic
@@ -118,7 +122,8 @@ def test_a_supervisor_sees_the_clinics_staff_read_only_and_cannot_make_anyone_a_
 def test_a_clients_clinic_is_read_only_in_the_admin(superuser_client, north, south):
     page = superuser_client.post(
         admin_url(TherapyClient, "change", north.client.pk),
-        {"clinic": south.clinic.pk, "external_id": "north-client-1", "clinicians": [north.clinician.pk]},
+        {"clinic": south.clinic.pk, "external_id": "north-client-1", "clinicians": [north.clinician.pk],
+         **NO_EPISODES},
     )
     assert page.status_code == 302
     north.client.refresh_from_db()
