@@ -63,6 +63,13 @@ try:
         raise ConfigError(f"GBO_RELIABLE_CHANGE: expected a positive number of points, got {GBO_RELIABLE_CHANGE!r}")
     GBO_STUCK_SESSIONS = env_int("GBO_STUCK_SESSIONS", 3)
     SECURE = env_bool("SECURE", not DEBUG and bool(os.environ.get("SECRET_KEY")))
+    # The FHIR canonical base: the identity of the served Questionnaires and code systems. A setting, never the
+    # request's Host, so it is stable behind proxies and under other host names. Former bases (after a move)
+    # may be listed as aliases; responses naming them are read as ours.
+    FHIR_CANONICAL_BASE = (os.environ.get("FHIR_CANONICAL_BASE") or "http://127.0.0.1:8000/fhir").rstrip("/")
+    if not FHIR_CANONICAL_BASE.startswith(("http://", "https://")):
+        raise ConfigError(f"FHIR_CANONICAL_BASE: expected an http(s) URL, got {FHIR_CANONICAL_BASE!r}")
+    FHIR_CANONICAL_ALIASES = [alias.rstrip("/") for alias in env_list("FHIR_CANONICAL_ALIASES", [])]
 except ConfigError as error:
     exit_on_config_error(error)
 

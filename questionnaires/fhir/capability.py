@@ -39,7 +39,7 @@ SEARCH_PARAMS = {
 }
 
 INTERACTIONS = {
-    "Questionnaire": ["read", "vread", "search-type"],
+    "Questionnaire": ["read", "vread", "search-type", "create"],
     "QuestionnaireResponse": ["read", "search-type", "create"],
     "Observation": ["read", "search-type"],
 }

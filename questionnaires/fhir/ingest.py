@@ -7,12 +7,13 @@ so a conditional create finds the earlier response instead of storing a second o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, time
 from typing import Any
 from urllib.parse import unquote
 
 from django.contrib.auth import get_user_model
-from django.utils import timezone
 
+from questionnaires.fhir.foreign import ForeignForm, foreign_form
 from questionnaires.fhir.outcome import FhirError, Issue, fhir_error
 from questionnaires.fhir.response import ROOT, ParsedResponse, questionnaire_response_parse
 from questionnaires.fhir.response_export import idempotency_key_for
@@ -20,6 +21,8 @@ from questionnaires.fhir.search import reference_id
 from questionnaires.models import Response
 from questionnaires.principals import Principal
 from questionnaires.registry import get_registry
+from questionnaires.selectors.clinics import clinic_time_zone
+from questionnaires.selectors.foreign_questionnaires import foreign_questionnaire_find
 from questionnaires.selectors.responses import responses_visible_to
 from questionnaires.services.errors import ServiceError
 from questionnaires.services.responses import response_submit
@@ -31,6 +34,11 @@ FIELD_PATHS = {
     "questionnaire": f"{ROOT}.questionnaire",
     "version": f"{ROOT}.questionnaire",
 }
+
+
+DATE_ONLY_HOUR = time(12)
+"""A response dated by day only is placed at noon of that day in the clinic's time zone: the same calendar
+day wherever the clinic is, and never a day earlier in UTC-minus zones as midnight UTC would be."""
 
 
 @dataclass
@@ -54,7 +62,9 @@ def conditional_identifier(if_none_exist: str | None) -> tuple[str, str] | None:
 
 def fhir_response_create(*, principal: Principal, payload: Any, if_none_exist: str | None = None) -> Created:
     """Store the response (scored after commit) or find the one an identifier already names."""
-    parsed = questionnaire_response_parse(payload, registry=get_registry())
+    parsed = questionnaire_response_parse(
+        payload, registry=get_registry(), registered_form=_registered_forms_of(principal.clinic_id)
+    )
     identifier = conditional_identifier(if_none_exist) or parsed.identifier
     key = idempotency_key_for(*identifier) if identifier else None
     if key is not None:
@@ -66,7 +76,7 @@ def fhir_response_create(*, principal: Principal, payload: Any, if_none_exist: s
         "version": parsed.definition.version,  # recorded explicitly even when the EHR left it out
         "client": parsed.client_external_id,
         "rater": parsed.definition.respondent,
-        "authored": (parsed.authored or timezone.now()).isoformat(),
+        "authored": authored_moment(parsed.authored, clinic_id=principal.clinic_id).isoformat(),
         "answers": parsed.answers,
     }
     clinician = _clinician_username(principal, parsed.author_reference)
@@ -77,6 +87,23 @@ def fhir_response_create(*, principal: Principal, payload: Any, if_none_exist: s
     except ServiceError as error:
         raise _as_fhir_error(error, parsed) from None
     return Created(response=result.response, created=result.created, parsed=parsed)
+
+
+def authored_moment(authored: datetime | date, *, clinic_id: int) -> datetime:
+    """A dateTime as sent; a date alone at DATE_ONLY_HOUR in the clinic's time zone."""
+    if isinstance(authored, datetime):
+        return authored
+    return datetime.combine(authored, DATE_ONLY_HOUR, tzinfo=clinic_time_zone(clinic_id=clinic_id))
+
+
+def _registered_forms_of(clinic_id: int):
+    def find(url: str, version: str | None) -> ForeignForm | None:
+        stored = foreign_questionnaire_find(clinic_id=clinic_id, url=url, version=version)
+        if stored is None:
+            return None
+        return foreign_form(stored.url, stored.version, stored.mapping, origin="registered")
+
+    return find
 
 
 def _clinician_username(principal: Principal, author: str | None) -> str | None:

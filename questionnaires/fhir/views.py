@@ -23,8 +23,13 @@ from questionnaires.api.throttling import CredentialThrottle
 from questionnaires.contract import Questionnaire
 from questionnaires.fhir.bundle import searchset_bundle
 from questionnaires.fhir.capability import capability_statement
-from questionnaires.fhir.codes import FHIR_JSON
+from questionnaires.fhir.codes import FHIR_JSON, canonical_base
 from questionnaires.fhir.errors import fhir_exception_handler
+from questionnaires.fhir.foreign_registration import (
+    foreign_id,
+    foreign_questionnaire_create,
+    foreign_questionnaire_resource,
+)
 from questionnaires.fhir.formats import PARSERS, RENDERERS
 from questionnaires.fhir.ingest import fhir_response_create
 from questionnaires.fhir.observation import observation_resource
@@ -36,6 +41,7 @@ from questionnaires.languages import language_from_header
 from questionnaires.models import Response, Score
 from questionnaires.principals import Principal
 from questionnaires.registry import get_registry
+from questionnaires.selectors.foreign_questionnaires import foreign_questionnaire_get, foreign_questionnaires_of
 from questionnaires.selectors.responses import response_get_visible, responses_visible_to
 from questionnaires.services.audit import audit_record
 
@@ -81,7 +87,13 @@ class FhirView(APIView):
 
     @property
     def base(self) -> str:
+        """Where this request reached us: for Location headers and bundle links, never for identities."""
         return fhir_base(self.request)
+
+    @property
+    def canonical(self) -> str:
+        """The canonical base of the resources' identities (FHIR_CANONICAL_BASE)."""
+        return canonical_base()
 
     def params(self) -> dict[str, list[str]]:
         return {name: self.request.query_params.getlist(name) for name in self.request.query_params}
@@ -129,13 +141,42 @@ class MetadataView(FhirView):
 
 
 class QuestionnaireSearchView(FhirView):
+    audit_object_type = "fhir.Questionnaire"
+    allowed_kinds_by_method = {
+        "GET": frozenset({"api_key", "clinician", "supervisor", "client_token"}),
+        "POST": frozenset({"api_key", "supervisor"}),
+    }
+
     def get(self, request: Any) -> DRFResponse:
         params = self.params()
         offset, count = paging(params)
-        definitions = [d for d in get_registry().all() if _questionnaire_matches(d, params, self.base)]
-        page = definitions[offset : offset + count]
-        resources = [questionnaire_resource(d, base=self.base) for d in page]
-        return self.bundle("Questionnaire", resources, len(definitions), offset, count)
+        definitions = [d for d in get_registry().all() if _questionnaire_matches(d, params, self.canonical)]
+        resources = [questionnaire_resource(d, base=self.canonical) for d in definitions]
+        resources += [
+            foreign_questionnaire_resource(form)
+            for form in foreign_questionnaires_of(clinic_id=self.principal.clinic_id)
+            if _foreign_matches(form, params)
+        ]
+        return self.bundle("Questionnaire", resources[offset : offset + count], len(resources), offset, count)
+
+    def post(self, request: Any) -> DRFResponse:
+        """Register a sender's own form for this clinic: a map onto a plugin, never a replacement of one."""
+        registered = foreign_questionnaire_create(principal=self.principal, payload=request.data)
+        self.audit(action="create" if registered.created else "read", object_ids=[registered.stored.pk])
+        resource = foreign_questionnaire_resource(registered.stored)
+        location = f"{self.base}/Questionnaire/{resource['id']}"
+        return self.resource(resource, status=201 if registered.created else 200, headers={"Location": location})
+
+
+def _foreign_matches(form: Any, params: dict[str, list[str]]) -> bool:
+    """Registered forms answer a search by `url` (with `|version`) or `_id` only; other searches are the plugins'."""
+    if set(params) - {"url", "_id", "_count", "_offset"} or not ({"url", "_id"} & set(params)):
+        return False
+    for value in params.get("url", []):
+        url, _, version = value.partition("|")
+        if url.rstrip("/") != form.url or (version and version != form.version):
+            return False
+    return all(value == f"foreign-{form.pk}" for value in params.get("_id", []))
 
 
 def _questionnaire_matches(definition: Questionnaire, params: dict[str, list[str]], base: str) -> bool:
@@ -181,12 +222,18 @@ def _url_matches(value: str, url: str, definition: Questionnaire) -> bool:
 class QuestionnaireReadView(FhirView):
     def get(self, request: Any, questionnaire_id: str, version: str | None = None) -> DRFResponse:
         definition = get_registry().get(questionnaire_id, version)
+        registered_id = foreign_id(questionnaire_id) if definition is None and version is None else None
+        if registered_id is not None:
+            form = foreign_questionnaire_get(clinic_id=self.principal.clinic_id, foreign_id=registered_id)
+            if form is not None:
+                return self.resource(foreign_questionnaire_resource(form))
         if definition is None:
             what = f"Questionnaire/{questionnaire_id}" + (f"/_history/{version}" if version else "")
             raise fhir_error(404, "not-found", f"{what} is not known")
         language = language_from_header(request.META.get("HTTP_ACCEPT_LANGUAGE"), definition)
         return self.resource(
-            questionnaire_resource(definition, base=self.base, language=language), headers=_etag(definition.version)
+            questionnaire_resource(definition, base=self.canonical, language=language),
+            headers=_etag(definition.version),
         )
 
 
@@ -201,7 +248,7 @@ class QuestionnaireResponseView(FhirView):
         page = list(responses[offset : offset + count])
         self.audit(action="search", object_ids=[response.pk for response in page])
         registry = get_registry()
-        resources = [questionnaire_response_resource(r, _definition_of(r, registry), base=self.base) for r in page]
+        resources = [questionnaire_response_resource(r, _definition_of(r, registry), base=self.canonical) for r in page]
         return self.bundle("QuestionnaireResponse", resources, total, offset, count)
 
     def post(self, request: Any) -> DRFResponse:
@@ -214,13 +261,20 @@ class QuestionnaireResponseView(FhirView):
         headers = {"Location": location, **_etag(RESPONSE_VERSION), "Last-Modified": _http_date(response.received_at)}
         status = 201 if created.created else 200
         prefer = request.headers.get("Prefer", "")
+        warnings = created.parsed.warnings if created.parsed is not None else []
         if "return=minimal" in prefer:
             return DRFResponse(None, status=status, headers=headers)
-        if "return=OperationOutcome" in prefer:
+        # Warnings (another wording of a coded item, a sender's total that disagrees) travel in an
+        # OperationOutcome: asked for, or by default when there are any; `return=representation` keeps the resource.
+        if "return=OperationOutcome" in prefer or (warnings and "return=representation" not in prefer):
             message = "created" if created.created else "an earlier response with this identifier exists"
-            body = operation_outcome([Issue(code="informational", severity="information", diagnostics=message)])
+            body = operation_outcome(
+                [Issue(code="informational", severity="information", diagnostics=message), *warnings]
+            )
             return self.resource(body, status=status, headers=headers)
-        resource = questionnaire_response_resource(response, _definition_of(response, get_registry()), base=self.base)
+        resource = questionnaire_response_resource(
+            response, _definition_of(response, get_registry()), base=self.canonical
+        )
         return self.resource(resource, status=status, headers=headers)
 
 
@@ -232,7 +286,9 @@ class QuestionnaireResponseReadView(FhirView):
         if response is None or (version is not None and version != RESPONSE_VERSION):
             raise fhir_error(404, "not-found", f"QuestionnaireResponse/{response_id} is not known")
         self.audit(action="read", object_ids=[response.pk])
-        resource = questionnaire_response_resource(response, _definition_of(response, get_registry()), base=self.base)
+        resource = questionnaire_response_resource(
+            response, _definition_of(response, get_registry()), base=self.canonical
+        )
         return self.resource(resource, headers=_etag(RESPONSE_VERSION))
 
 
@@ -249,11 +305,11 @@ class ObservationView(FhirView):
         params = self.params()
         offset, count = paging(params)
         registry = get_registry()
-        scores = observations_search(_scores_visible_to(self.principal), params, registry=registry, base=self.base)
+        scores = observations_search(_scores_visible_to(self.principal), params, registry=registry, base=self.canonical)
         total = scores.count()
         page = list(scores[offset : offset + count])
         self.audit(action="search", object_ids=[score.pk for score in page])
-        resources = [_observation(score, registry, self.base) for score in page]
+        resources = [_observation(score, registry, self.canonical) for score in page]
         return self.bundle("Observation", resources, total, offset, count)
 
 
@@ -269,7 +325,7 @@ class ObservationReadView(FhirView):
         if score is None:
             raise fhir_error(404, "not-found", f"Observation/{observation_id} is not known")
         self.audit(action="read", object_ids=[score.pk])
-        return self.resource(_observation(score, get_registry(), self.base))
+        return self.resource(_observation(score, get_registry(), self.canonical))
 
 
 def _observation(score: Score, registry: Any, base: str) -> dict:

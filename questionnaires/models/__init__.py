@@ -6,6 +6,7 @@ from questionnaires.models.clinics import Clinic, StaffMembership, TherapyClient
 from questionnaires.models.credentials import ClientToken, ClinicAPIKey, StaffToken
 from questionnaires.models.equity import BackgroundCategory, ClientBackground
 from questionnaires.models.exports import ExportJob
+from questionnaires.models.foreign_questionnaires import ForeignQuestionnaire
 from questionnaires.models.goals import Goal
 from questionnaires.models.metrics import MetricRollup
 from questionnaires.models.questionnaire_versions import QuestionnaireVersion
@@ -23,6 +24,7 @@ __all__ = [
     "ClinicAPIKey",
     "ClinicAlertSettings",
     "ExportJob",
+    "ForeignQuestionnaire",
     "Goal",
     "MetricRollup",
     "QuestionnaireVersion",
