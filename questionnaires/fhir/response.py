@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 import pydantic
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse as QRModel
@@ -136,13 +136,12 @@ def questionnaire_response_parse(
     if model.identifier is not None and model.identifier.value:
         identifier = (model.identifier.system or "", model.identifier.value)
     author = model.author.reference if model.author is not None and model.author.reference else None
-    assert authored is not None  # a missing one is a problem above
     return ParsedResponse(
         definition=definition,
         version_given=resolved.version_given,
         client_external_id=client_external_id or "",
         status=status,
-        authored=authored,
+        authored=cast(datetime | date, authored),  # a missing or partial one was a problem above
         answers=answers,
         identifier=identifier,
         author_reference=author,
@@ -275,9 +274,16 @@ def _answered_items(
                         f"linkId {child.linkId!r}{what} is not an item of {definition.id} {definition.version}",
                         f"{here}.linkId",
                     )
+            elif (item := definition.item(target)) is None:
+                # A registered form mapped onto an item the plugin's current version no longer has.
+                if answers:
+                    problems.add(
+                        "invalid",
+                        f"linkId {child.linkId!r} maps onto item {target}, which {definition.id} "
+                        f"{definition.version} does not have",
+                        f"{here}.linkId",
+                    )
             else:
-                item = definition.item(target)
-                assert item is not None
                 if child.text:
                     _check_text(
                         child, here, item, definition, wordings, problems, certain=identity.by_code or resolved.own

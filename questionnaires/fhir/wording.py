@@ -70,8 +70,12 @@ class Wordings:
         return Verdict(agrees=False)
 
 
+MAX_COMPARED_WORDS = 80
+"""Item texts run to a few dozen words; comparing more only costs time (a hostile text could be megabytes)."""
+
+
 def _best(given: str, known: set[str]) -> float:
-    words = given.split()
+    words = given.split()[:MAX_COMPARED_WORDS]
     return max(
         (SequenceMatcher(None, words, wording.split(), autojunk=False).ratio() for wording in known), default=0.0
     )

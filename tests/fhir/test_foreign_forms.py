@@ -186,3 +186,14 @@ def test_a_client_token_may_not_register_a_form(north):
     posted = FhirClient(authorization=f"Bearer {token}").post("/fhir/Questionnaire", mood_check())
     assert posted.status_code == 403
     assert not ForeignQuestionnaire.objects.exists()
+
+
+def test_another_hosts_phq9_canonical_is_accepted_once_the_clinic_registers_that_form(north, north_fhir):
+    other = "https://other-vendor.example.com/fhir/Questionnaire/phq-9"
+    refused(north_fhir.post("/fhir/QuestionnaireResponse", answered(north.client.external_id, other)))
+    form = mood_check()
+    form["url"] = other
+    assert north_fhir.post("/fhir/Questionnaire", form).status_code == 201
+    posted = north_fhir.post("/fhir/QuestionnaireResponse", answered(north.client.external_id, other))
+    assert posted.status_code == 201, posted.content
+    assert Response.objects.get().answers == expected()
