@@ -55,6 +55,9 @@ try:
     METRICS_MIN_CELL = env_int("METRICS_MIN_CELL", 5)
     # Equity breakdowns by client background use the stricter CMS cell-size policy: no cell under 11.
     EQUITY_MIN_CELL = env_int("EQUITY_MIN_CELL", 11)
+    # The equity view counts only responses received before the current month began, so a submission made to
+    # watch which group moves shows nowhere until a month's other data has joined it.
+    EQUITY_CLOSED_MONTHS_ONLY = env_bool("EQUITY_CLOSED_MONTHS_ONLY", True)
     # Goal-Based Outcomes: reliable change on one goal is 2.45 points (Edbrooke-Childs, Jacob, Law, Deighton &
     # Wolpert 2015, Child and Adolescent Mental Health 20(3):142-148); a goal is "stuck" after this many sessions
     # without a rise.
@@ -243,6 +246,8 @@ REST_FRAMEWORK = {
 }
 API_STAFF_TOKEN_HOURS = env_int("API_STAFF_TOKEN_HOURS", 24 * 7)
 API_CLIENT_TOKEN_DAYS = env_int("API_CLIENT_TOKEN_DAYS", 30)
+# A clinician who may register clients learns from a 409 that an external id exists outside their caseload.
+CLINICIANS_MAY_REGISTER_CLIENTS = env_bool("CLINICIANS_MAY_REGISTER_CLIENTS", False)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Alliance API",

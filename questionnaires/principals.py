@@ -39,6 +39,20 @@ class Principal:
         return f"user:{self.user.username}"
 
     @property
+    def idempotency_scope(self) -> str:
+        """Whose keys an Idempotency-Key or FHIR identifier is looked up among: a replay answers only this caller.
+
+        All API keys of a clinic are one integration (a rotated key still replays its earlier
+        requests); each staff member and each therapy client (app token or form page) has keys of
+        their own, so another caller's key is never found, and never locks anyone out.
+        """
+        if self.kind == "api_key":
+            return "api_key"
+        if self.kind == "client_token":
+            return f"client:{self.therapy_client_id}"
+        return f"staff:{self.user_id}"
+
+    @property
     def is_staff_member(self) -> bool:
         return self.kind in STAFF_KINDS
 

@@ -51,7 +51,9 @@ class MetricsView(ApiView):
         description=(
             "Read from rollups the workers keep current. Cells with fewer than METRICS_MIN_CELL responses are "
             "suppressed (values null, `suppressed: true`), and so is a second cell wherever one suppressed "
-            "clinician cell could be derived from the clinic total. A clinician sees only their own cells."
+            "clinician cell could be derived from the clinic total. A clinician sees only their own cells, and "
+            "no clinic cell from which subtracting their own would leave fewer than METRICS_MIN_CELL responses "
+            "or a single other clinician."
         ),
     )
     def get(self, request: Request) -> Response:
@@ -66,6 +68,7 @@ class MetricsView(ApiView):
             date_from=query["from"],
             date_to=query["to"],
             clinician_ids=[principal.user_id] if principal.kind == "clinician" else None,
+            viewer_clinician_id=principal.user_id if principal.kind == "clinician" else None,
         )
         self.audit(action="read", detail=f"metrics {query['questionnaire']} by {query['group_by']}")
         return Response(

@@ -229,7 +229,9 @@ class ResponseSerializer(serializers.Serializer):
     authored = serializers.DateTimeField()
     received = serializers.DateTimeField()
     answers = serializers.DictField()
-    comment = serializers.CharField()
+    comment = serializers.CharField(
+        required=False, help_text="Staff, and the client who wrote it; never to API keys (see the security section)."
+    )
     score = ScoreSerializer(allow_null=True)
     failure_reason = serializers.CharField(required=False)
 

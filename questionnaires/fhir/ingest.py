@@ -1,7 +1,8 @@
 """Creating a response from a FHIR QuestionnaireResponse through the same service as a native submission.
 
 The FHIR identifier (or the If-None-Exist identifier) becomes the response's idempotency key,
-so a conditional create finds the earlier response instead of storing a second one.
+so a conditional create by the same caller with the same content finds the earlier response
+instead of storing a second one.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from questionnaires.principals import Principal
 from questionnaires.registry import get_registry
 from questionnaires.selectors.clinics import clinic_time_zone
 from questionnaires.selectors.foreign_questionnaires import foreign_questionnaire_find
-from questionnaires.selectors.responses import responses_visible_to
 from questionnaires.services.errors import ServiceError
 from questionnaires.services.responses import response_submit
 
@@ -66,11 +66,9 @@ def fhir_response_create(*, principal: Principal, payload: Any, if_none_exist: s
         payload, registry=get_registry(), registered_form=_registered_forms_of(principal.clinic_id)
     )
     identifier = conditional_identifier(if_none_exist) or parsed.identifier
+    # The identifier is this caller's Idempotency-Key: a resend with the same content answers the
+    # first response; another caller's identical identifier is another response; other content is a conflict.
     key = idempotency_key_for(*identifier) if identifier else None
-    if key is not None:
-        existing = responses_visible_to(principal).filter(idempotency_key=key).first()
-        if existing is not None:
-            return Created(response=existing, created=False, parsed=parsed)
     native = {
         "questionnaire": parsed.definition.id,
         "version": parsed.definition.version,  # recorded explicitly even when the EHR left it out
@@ -125,7 +123,15 @@ def _as_fhir_error(error: ServiceError, parsed: ParsedResponse) -> FhirError:
     issues = []
     for problem in error.problems:
         root_field, _, link_id = problem.field.partition(".")
-        if root_field == "answers" and link_id:
+        if root_field == "Idempotency-Key":
+            where, issue_code = f"{ROOT}.identifier", "duplicate"
+            diagnostics = (
+                "this identifier already names a response with other content; send a new identifier for a new "
+                "response"
+                if problem.code == "idempotency_mismatch"
+                else "this identifier already names a response this credential can no longer see"
+            )
+        elif root_field == "answers" and link_id:
             where, diagnostics = f"{ROOT}.item", f"linkId {link_id!r}: {problem.message}"
         elif root_field == "client":
             where = FIELD_PATHS["client"]

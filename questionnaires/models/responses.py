@@ -53,14 +53,20 @@ class Response(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     failure_reason = models.TextField(blank=True, default="")
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    idempotency_scope = models.CharField(
+        max_length=40,
+        blank=True,
+        default="",
+        help_text="The caller whose keys this response's key is unique among (see Principal.idempotency_scope).",
+    )
     request_fingerprint = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["clinic", "idempotency_key"],
+                fields=["clinic", "idempotency_scope", "idempotency_key"],
                 condition=models.Q(idempotency_key__isnull=False),
-                name="response_idempotency_key_unique_in_clinic",
+                name="response_idempotency_key_unique_per_caller",
             ),
         ]
         indexes = [

@@ -5,6 +5,12 @@ level and per clinician. A cell with fewer than EQUITY_MIN_CELL clients (default
 cell-size suppression policy) is suppressed, and complementary suppression makes sure no
 suppressed cell can be derived by subtraction: every published sum (a row, a column, the clinic
 line) holds either no hidden cell or at least two.
+
+Differencing over time: a caller who submits one response and compares the view before and after
+would see one group's counts move by one and so learn that client's background. With
+EQUITY_CLOSED_MONTHS_ONLY (default on) the view counts only responses received before the current
+month began (server time, which a sender cannot back-date), so nothing submitted now shows until the
+month has closed with everything else received in it.
 """
 
 from __future__ import annotations
@@ -12,9 +18,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.conf import settings
+from django.utils import timezone
 
 from questionnaires.contract import Questionnaire
 from questionnaires.metric_cells import is_below_cutoff
@@ -79,6 +87,14 @@ def complementary_suppress(equations: Iterable[list[EquityCell]], *, publishable
                 changed = True
 
 
+def equity_data_until() -> datetime | None:
+    """The start of the current month (UTC): responses received from then on are not counted yet; None if off."""
+    if not getattr(settings, "EQUITY_CLOSED_MONTHS_ONLY", True):
+        return None
+    now = timezone.now().astimezone(UTC)
+    return datetime(now.year, now.month, 1, tzinfo=UTC)
+
+
 def equity_breakdown(
     *, clinic_id: int, definition: Questionnaire, category: BackgroundCategory, min_cell: int | None = None
 ) -> dict:
@@ -95,7 +111,11 @@ def equity_breakdown(
         response__clinic_id=clinic_id,
         response__questionnaire_version__questionnaire_id=definition.id,
         response__rater=Response.Rater.CLIENT,
-    ).values_list("response__client_id", "response__clinician__username", "total")
+    )
+    until = equity_data_until()
+    if until is not None:
+        rows = rows.filter(response__received_at__lt=until)
+    rows = rows.values_list("response__client_id", "response__clinician__username", "total")
     cutoff = (
         None if definition.clinical_cutoff is None
         else (to_decimal(definition.clinical_cutoff), definition.clinical_cutoff_comparison)
@@ -132,6 +152,7 @@ def equity_breakdown(
         "category": category.name,
         "groups": groups,
         "min_cell": smallest,
+        "received_before": None if until is None else until.isoformat(),
         "unit": "clients (a cell counts the distinct clients whose client-rated scores it holds)",
         "clinic": [clinic_cells[group].as_dict() for group in groups],
         "clinicians": [

@@ -203,11 +203,14 @@ def metric_cells(
     rater: str = "client",
     clinician_ids: Iterable[int] | None = None,
     min_cell: int | None = None,
+    viewer_clinician_id: int | None = None,
 ) -> list[MetricCell]:
     """Rollup cells of one clinic and instrument, small ones suppressed (see `suppress`).
 
     `clinician_ids` narrows clinician cells (a clinician sees only their own); suppression is
     decided on all of the clinic's cells first, so narrowing never reveals a suppressed value.
+    `viewer_clinician_id`: the clinician asking, who also knows their own cell; a clinic cell is
+    suppressed for them where clinic minus own would isolate others (see `suppress_remainders`).
     """
     rows = MetricRollup.objects.filter(
         clinic_id=clinic_id, questionnaire_id=questionnaire_id, period=period, rater=rater
@@ -216,7 +219,7 @@ def metric_cells(
         rows = rows.filter(period_start__gte=date_from)
     if date_to is not None:
         rows = rows.filter(period_start__lte=date_to)
-    if group_by == "clinic":
+    if group_by == "clinic" and viewer_clinician_id is None:
         # Clinic cells are suppressed on their own n alone: the clinician rows are not needed.
         rows = rows.filter(scope=MetricRollup.Scope.CLINIC)
     rows = rows.order_by("period_start", "clinician_key").values_list(
@@ -224,6 +227,7 @@ def metric_cells(
     )
     totals: dict[date, CellValues] = {}
     cells: list[MetricCell] = []
+    clinician_counts: dict[date, dict[int, int]] = defaultdict(dict)
     for scope, start, clinician_key, username, *figures in rows:
         shaped = CellValues(*figures)
         if scope == MetricRollup.Scope.CLINIC:
@@ -232,7 +236,12 @@ def metric_cells(
                 cells.append(MetricCell(start, None, None, shaped))
         elif group_by == "clinician":
             cells.append(MetricCell(start, clinician_key, username, shaped))
-    suppress(cells, totals=totals, min_cell=settings.METRICS_MIN_CELL if min_cell is None else min_cell)
+        else:
+            clinician_counts[start][clinician_key] = shaped.n
+    min_cell = settings.METRICS_MIN_CELL if min_cell is None else min_cell
+    suppress(cells, totals=totals, min_cell=min_cell)
+    if viewer_clinician_id is not None and group_by == "clinic":
+        suppress_remainders(cells, clinician_counts, viewer_clinician_id=viewer_clinician_id, min_cell=min_cell)
     if clinician_ids is not None and group_by == "clinician":
         allowed = set(clinician_ids)
         cells = [cell for cell in cells if cell.clinician_id in allowed]
@@ -262,3 +271,27 @@ def suppress(cells: list[MetricCell], *, totals: dict[date, CellValues], min_cel
             visible = sorted((cell for cell in group if not cell.suppressed), key=lambda cell: cell.figures.n)
             if visible:
                 visible[0].suppressed = True
+
+
+def suppress_remainders(
+    cells: list[MetricCell], clinician_counts: dict[date, dict[int, int]], *, viewer_clinician_id: int, min_cell: int
+) -> None:
+    """Hide a clinic cell from a clinician where subtracting their own cell would isolate a colleague.
+
+    Clinic minus the viewer's own cell is what everyone else contributed. It is shown only when that
+    remainder has at least `min_cell` responses and comes from at least two other contributors (other
+    clinicians, or the unattributed part counted as one), so no colleague's exact figures can be
+    derived. Complementary to `suppress`, which protects small clinician cells from the clinic total.
+    """
+    for cell in cells:
+        if cell.suppressed:
+            continue
+        counts = clinician_counts.get(cell.period_start, {})
+        remainder = cell.figures.n - counts.get(viewer_clinician_id, 0)
+        if remainder == 0:
+            continue  # the clinic cell is the viewer's own figures
+        others = [n for clinician, n in counts.items() if clinician != viewer_clinician_id and n > 0]
+        unattributed = remainder - sum(others)
+        contributors = len(others) + int(unattributed > 0)
+        if remainder < min_cell or contributors < 2:
+            cell.suppressed = True

@@ -121,20 +121,51 @@ def _alliance(definition: Questionnaire, sessions: list[Session], kinds: dict, m
     }
 
 
-def _trend(clinician_sessions: list[Session], clinic_sessions: list[Session], min_cell: int) -> list[dict]:
-    months: dict[date, dict[str, list[float]]] = defaultdict(lambda: {"clinician": [], "clinic": []})
+def _trend(
+    clinician_sessions: list[Session],
+    clinic_sessions: list[Session],
+    min_cell: int,
+    *,
+    viewer_clinician_id: int | None = None,
+) -> list[dict]:
+    months: dict[date, dict[str, list[Session]]] = defaultdict(lambda: {"clinician": [], "clinic": []})
     for side, sessions in (("clinician", clinician_sessions), ("clinic", clinic_sessions)):
         for session in sessions:
             if session.rater == Response.Rater.CLIENT:
-                months[month_start(session.authored_day)][side].append(float(session.total))
-    return [
-        {
-            "month": start.isoformat(),
-            "clinician": mean_block(values["clinician"], min_cell=min_cell),
-            "clinic": mean_block(values["clinic"], min_cell=min_cell),
-        }
-        for start, values in sorted(months.items())
-    ]
+                months[month_start(session.authored_day)][side].append(session)
+    trend = []
+    for start, values in sorted(months.items()):
+        clinic_min_cell = min_cell
+        if viewer_clinician_id is not None and remainder_isolates(
+            values["clinic"], viewer_clinician_id=viewer_clinician_id, min_cell=min_cell
+        ):
+            clinic_min_cell = HIDDEN
+        trend.append(
+            {
+                "month": start.isoformat(),
+                "clinician": mean_block([float(s.total) for s in values["clinician"]], min_cell=min_cell),
+                "clinic": mean_block([float(s.total) for s in values["clinic"]], min_cell=clinic_min_cell),
+            }
+        )
+    return trend
+
+
+HIDDEN = 2**62
+"""A minimum cell no figure reaches: every block computed with it is suppressed."""
+
+
+def remainder_isolates(sessions: list[Session], *, viewer_clinician_id: int, min_cell: int) -> bool:
+    """Whether clinic figures minus the viewing clinician's own would expose someone else's.
+
+    The remainder (everything not attributed to the viewer) must hold at least `min_cell` sessions
+    from at least two contributors (other clinicians; unattributed sessions count as one), or a
+    clinician could subtract their own figures from the clinic's and read a colleague's.
+    """
+    others = [session for session in sessions if session.clinician_id != viewer_clinician_id]
+    if not others:
+        return False  # the clinic's figures are the viewer's own
+    contributors = {session.clinician_id for session in others}
+    return len(others) < min_cell or len(contributors) < 2
 
 
 def _rater_gap(sessions: list[Session], min_cell: int) -> dict:
@@ -216,8 +247,13 @@ def clinician_report(
     date_from: date | None = None,
     date_to: date | None = None,
     min_cell: int | None = None,
+    viewer_is_clinician: bool = False,
 ) -> dict:
-    """The clinician's figures and the clinic's, side by side; suppressed where n is below the minimum cell."""
+    """The clinician's figures and the clinic's, side by side; suppressed where n is below the minimum cell.
+
+    `viewer_is_clinician`: the clinician reads their own report, so the clinic's figures are also
+    suppressed wherever subtracting theirs would isolate others (see `remainder_isolates`).
+    """
     smallest = _min_cell(min_cell)
     registry = get_registry()
     alliance = registry.get(alliance_questionnaire)
@@ -248,10 +284,17 @@ def clinician_report(
         "rater_gap": _rater_gap(mine, smallest),
         "outcomes": _outcomes(outcome, _latest_is(outcome_sessions, clinician.pk), clinic_id, smallest),
     }
+    viewer = clinician.pk if viewer_is_clinician else None
+    clinic_smallest = smallest
+    if viewer is not None and (
+        remainder_isolates(clinic_sessions, viewer_clinician_id=viewer, min_cell=smallest)
+        or remainder_isolates(outcome_sessions, viewer_clinician_id=viewer, min_cell=smallest)
+    ):
+        clinic_smallest = HIDDEN
     report["clinic_figures"] = {
-        **_alliance(alliance, clinic_sessions, kinds, smallest),
-        "rater_gap": _rater_gap(clinic_sessions, smallest),
-        "outcomes": _outcomes(outcome, outcome_sessions, clinic_id, smallest),
+        **_alliance(alliance, clinic_sessions, kinds, clinic_smallest),
+        "rater_gap": _rater_gap(clinic_sessions, clinic_smallest),
+        "outcomes": _outcomes(outcome, outcome_sessions, clinic_id, clinic_smallest),
     }
-    report["trend"] = _trend(mine, clinic_sessions, smallest)
+    report["trend"] = _trend(mine, clinic_sessions, smallest, viewer_clinician_id=viewer)
     return report

@@ -6,6 +6,7 @@ from collections import defaultdict
 
 from questionnaires.models import Alert, Response, TherapyClient
 from questionnaires.registry import get_registry
+from questionnaires.selectors.responses import STAFF_DISCLOSURE, Disclosure
 from questionnaires.selectors.scores import latest_scores_for, score_as_dict
 
 
@@ -13,18 +14,19 @@ def client_trajectory(
     *,
     client: TherapyClient,
     questionnaire_id: str | None = None,
-    include_alerts: bool = True,
-    include_comments: bool = False,
+    disclosure: Disclosure = STAFF_DISCLOSURE,
 ) -> list[dict]:
-    """Scored responses oldest first, each with its score, flags and (for staff) the alerts it raised.
-
-    `include_comments` adds the client's own words next to the score; only staff views ask for them.
+    """Scored responses oldest first, each with its score, flags and what the caller's disclosure allows:
+    the alerts it raised, the client's own words, the clinician's ratings (see selectors.responses).
     """
     responses = (
         Response.objects.filter(client=client, status=Response.Status.SCORED)
         .select_related("questionnaire_version")
         .order_by("authored_at", "received_at")
     )
+    if not disclosure.clinician_ratings:
+        responses = responses.filter(rater=Response.Rater.CLIENT)
+    include_alerts, include_comments = disclosure.alerts, disclosure.comments
     if questionnaire_id is not None:
         # A declared rating pair (a client form and a therapist form) is one trajectory with two sides.
         partner = get_registry().rating_partner(questionnaire_id)

@@ -50,7 +50,7 @@ FIELDS = frozenset(
 SERVER_FIELDS = frozenset(
     {
         "id", "clinic", "status", "score", "scores", "received", "received_at", "submitted_by", "source",
-        "failure_reason", "idempotency_key", "request_fingerprint", "questionnaire_version",
+        "failure_reason", "idempotency_key", "idempotency_scope", "request_fingerprint", "questionnaire_version",
     }
 )
 RATERS = frozenset(choice.value for choice in Response.Rater)
@@ -330,6 +330,7 @@ def _build(
             comment=submission.comment,
             source=source,
             submitted_by=principal.label[:100],
+            idempotency_scope=principal.idempotency_scope,
         ),
         [],
     )
@@ -459,7 +460,7 @@ def _submit_keyed(
 def _submit_keyed_in_transaction(
     principal: Principal, payload: Any, idempotency_key: str, body_fingerprint: str, source: str
 ) -> SubmitResult:
-    existing = Response.objects.filter(clinic_id=principal.clinic_id, idempotency_key=idempotency_key).first()
+    existing = _keyed_response(principal, idempotency_key)
     if existing is not None:
         return _replay(principal, existing, body_fingerprint)
     submission, problems = _read(payload)
@@ -471,7 +472,7 @@ def _submit_keyed_in_transaction(
             response.save(force_insert=True)
     except IntegrityError:
         # Another request with the same key committed first: answer as its replay.
-        existing = Response.objects.filter(clinic_id=principal.clinic_id, idempotency_key=idempotency_key).first()
+        existing = _keyed_response(principal, idempotency_key)
         if existing is None:
             raise Conflict("A request with this Idempotency-Key is in progress; retry.") from None
         return _replay(principal, existing, body_fingerprint)
@@ -558,10 +559,22 @@ def _mark_saved(row: Model) -> None:
     row._state.db = connection.alias
 
 
+def _keyed_response(principal: Principal, idempotency_key: str) -> Response | None:
+    """The response this caller stored under the key, if any; other callers' keys are never looked at."""
+    return Response.objects.filter(
+        clinic_id=principal.clinic_id, idempotency_scope=principal.idempotency_scope, idempotency_key=idempotency_key
+    ).first()
+
+
 def _replay(principal: Principal, existing: Response, body_fingerprint: str) -> SubmitResult:
+    """The first result again, only for the same caller, the same subject and the same content.
+
+    A key of this caller whose response it can no longer see (a client moved off a clinician's
+    caseload) is a 409 that tells nothing of that response.
+    """
     if not responses_visible_to(principal).filter(pk=existing.pk).exists():
         raise Conflict(
-            "This Idempotency-Key was already used in the clinic.",
+            "You already used this Idempotency-Key for a response you can no longer see; use a new key.",
             [Problem("Idempotency-Key", "already used", "conflict")],
         )
     if existing.request_fingerprint != body_fingerprint:
@@ -647,19 +660,28 @@ class _Known:
     fingerprint: str
     visible: bool
     same_clinic: bool
+    same_caller: bool
 
 
 def _known_ids(principal: Principal, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, _Known]:
     if not ids:
         return {}
-    rows = Response.objects.filter(pk__in=ids).values_list("pk", "clinic_id", "request_fingerprint")
-    in_clinic = [pk for pk, clinic_id, _ in rows if clinic_id == principal.clinic_id]
+    rows = Response.objects.filter(pk__in=ids).values_list(
+        "pk", "clinic_id", "request_fingerprint", "idempotency_scope"
+    )
+    in_clinic = [pk for pk, clinic_id, _, _ in rows if clinic_id == principal.clinic_id]
     visible = set(responses_visible_to(principal).filter(pk__in=in_clinic).values_list("pk", flat=True)) if (
         in_clinic and not principal.sees_whole_clinic
     ) else set(in_clinic)
     return {
-        pk: _Known(fingerprint=fp, visible=pk in visible, same_clinic=clinic_id == principal.clinic_id)
-        for pk, clinic_id, fp in rows
+        pk: _Known(
+            fingerprint=fp,
+            visible=pk in visible,
+            same_clinic=clinic_id == principal.clinic_id,
+            # Rows stored before callers had scopes carry none: visibility and content decide for them.
+            same_caller=scope in ("", principal.idempotency_scope),
+        )
+        for pk, clinic_id, fp, scope in rows
     }
 
 
@@ -672,7 +694,7 @@ def _id_verdict(
     found = known.get(response_id)
     if found is None:
         return None
-    if not found.visible:
+    if not found.visible or not found.same_caller:
         return "conflict"
     return "replay" if found.fingerprint == entry_fingerprint else "mismatch"
 
@@ -722,7 +744,7 @@ def _insert(
 _COPY_COLUMNS = (
     "id", "clinic_id", "client_id", "clinician_id", "questionnaire_version_id", "session_number", "rater",
     "authored_at", "received_at", "answers", "comment", "source", "submitted_by", "status", "failure_reason",
-    "idempotency_key", "request_fingerprint",
+    "idempotency_key", "idempotency_scope", "request_fingerprint",
 )
 
 
@@ -744,5 +766,5 @@ def _bulk_insert(rows: list[Response]) -> None:
                     row.id, row.clinic_id, row.client_id, row.clinician_id, row.questionnaire_version_id,
                     row.session_number, row.rater, row.authored_at, now, orjson.dumps(row.answers).decode(),
                     row.comment, row.source, row.submitted_by, row.status, row.failure_reason,
-                    row.idempotency_key, row.request_fingerprint,
+                    row.idempotency_key, row.idempotency_scope, row.request_fingerprint,
                 ))

@@ -23,7 +23,8 @@ def test_an_integration_creates_a_client_with_its_clinicians(north):
     assert TherapyClient.objects.get(external_id="ehr-77").clinic == north.clinic
 
 
-def test_a_clinician_who_creates_a_client_gets_it_on_their_caseload(north):
+def test_a_clinician_who_creates_a_client_gets_it_on_their_caseload(north, settings):
+    settings.CLINICIANS_MAY_REGISTER_CLIENTS = True
     api = staff_api(north.clinician)
     created = api.post("/api/v1/clients/", {"external_id": "walk-in"}, format="json")
     assert created.json()["clinicians"] == ["north-clinician"]
@@ -119,3 +120,20 @@ def test_the_scores_trajectory_is_oldest_first_with_flags(north, django_capture_
     assert all(point["questionnaire"] == "srs" for point in points)
     everything = api.get("/api/v1/clients/north-client-1/scores/").json()["points"]
     assert {point["questionnaire"] for point in everything} == {"srs", "wai-sr"}
+
+
+def test_a_clinician_may_not_register_clients_by_default_so_a_409_cannot_reveal_other_caseloads(north):
+    from questionnaires.models import TherapyClient
+
+    TherapyClient.objects.create(clinic=north.clinic, external_id="someone-elses")
+    api = staff_api(north.clinician)
+    taken = api.post("/api/v1/clients/", {"external_id": "someone-elses"}, format="json")
+    free = api.post("/api/v1/clients/", {"external_id": "never-used"}, format="json")
+    assert taken.status_code == free.status_code == 403
+    assert taken.json()["detail"] == free.json()["detail"]
+    assert not TherapyClient.objects.filter(external_id="never-used").exists()
+
+
+def test_a_supervisor_registers_clients(north):
+    created = staff_api(north.supervisor).post("/api/v1/clients/", {"external_id": "by-supervisor"}, format="json")
+    assert created.status_code == 201

@@ -200,7 +200,7 @@ MATRIX = [
     ("GET", "/api/v1/questionnaires/srs/", None, dict(api_key=200, supervisor=200, clinician=200, client_token=200)),
     ("GET", "/api/v1/clients/", None, dict(api_key=200, supervisor=200, clinician=200, client_token=403)),
     ("POST", "/api/v1/clients/", {"external_id": "new-one"},
-     dict(api_key=201, supervisor=201, clinician=201, client_token=403)),
+     dict(api_key=201, supervisor=201, clinician=403, client_token=403)),
     ("GET", "/api/v1/clients/{client}/", None, dict(api_key=200, supervisor=200, clinician=200, client_token=403)),
     ("GET", "/api/v1/clients/{other_client}/", None,
      dict(api_key=200, supervisor=200, clinician=404, client_token=404)),

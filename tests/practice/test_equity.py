@@ -17,6 +17,12 @@ pytestmark = pytest.mark.django_db
 CATEGORY = {"name": "preferred-language", "title": "Preferred language", "values": ["English", "Polish"]}
 
 
+@pytest.fixture(autouse=True)
+def count_the_current_month(settings):
+    """These tests are about cells and suppression, on data received today; the month cut has tests of its own."""
+    settings.EQUITY_CLOSED_MONTHS_ONLY = False
+
+
 def define(persona) -> None:
     answer = staff_api(persona.supervisor).post("/api/v1/background-categories/", CATEGORY, format="json")
     assert answer.status_code == 201, answer.content
@@ -192,3 +198,38 @@ def test_complementary_suppression_closes_columns_as_well_as_rows():
     assert [cell.suppressed for cell in (x["A"], x["B"], y["A"], y["B"])] == [True, True, True, True]
     for equation in equations:
         assert sum(cell.suppressed for cell in equation) != 1
+
+
+def test_by_default_a_new_submission_moves_no_equity_count_so_it_cannot_reveal_a_background(north, scored, settings):
+    """A supervisor submits once for a client and compares the view: nothing received this month is counted."""
+    settings.EQUITY_CLOSED_MONTHS_ONLY = True
+    settings.EQUITY_MIN_CELL = 1
+    define(north)
+    client = TherapyClientFactory(clinic=north.clinic, external_id="north-probe")
+    client.clinicians.add(north.clinician)
+    record(north, "north-probe", "Polish", True)
+    before = equity(staff_api(north.supervisor)).json()
+
+    scored(north.api(), body("srs", "north-probe", marks(20), days=4))
+    after = equity(staff_api(north.supervisor)).json()
+
+    assert after["clinic"] == before["clinic"]
+    assert after["received_before"].endswith("T00:00:00+00:00") and after["received_before"][8:10] == "01"
+
+
+def test_responses_received_before_the_month_began_are_counted(north, scored, settings):
+    from django.utils import timezone
+
+    from questionnaires.models import Response
+
+    settings.EQUITY_CLOSED_MONTHS_ONLY = True
+    settings.EQUITY_MIN_CELL = 1
+    define(north)
+    client = TherapyClientFactory(clinic=north.clinic, external_id="north-earlier")
+    client.clinicians.add(north.clinician)
+    record(north, "north-earlier", "Polish", True)
+    scored(north.api(), body("srs", "north-earlier", marks(20), days=4))
+    Response.objects.filter(client=client).update(received_at=timezone.now() - timezone.timedelta(days=40))
+
+    clinic = {cell["group"]: cell for cell in equity(staff_api(north.supervisor)).json()["clinic"]}
+    assert clinic["Polish"]["clients"] == 1 and clinic["Polish"]["mean"] == 20.0

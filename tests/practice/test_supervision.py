@@ -166,3 +166,32 @@ def test_the_date_range_narrows_the_sessions(north, seeded):
     assert first_week["clinician_figures"]["mean"]["n"] == 3
     assert first_week["clinician_figures"]["mean"]["mean"] == pytest.approx(34.0, **APPROX)
     assert after["clinician_figures"]["mean"]["suppressed"] is True and after["trend"] == []
+
+
+def test_a_clinician_reading_their_report_gets_no_clinic_figures_that_isolate_one_colleague(north, seeded):
+    """Clinic (7 client ratings) minus A's own (4) would be north-b's exact mean: 116 / 3 = 38.6667."""
+    report = staff_api(north.clinician).get("/api/v1/clinicians/north-clinician/report/").json()
+
+    clinic = report["clinic_figures"]
+    assert clinic["mean"]["suppressed"] is True and clinic["mean"]["mean"] is None
+    assert clinic["below_cutoff"]["suppressed"] is True
+    assert clinic["outcomes"]["reliable_improvement"]["suppressed"] is True
+    assert report["trend"][0]["clinic"]["suppressed"] is True
+    assert report["clinician_figures"]["mean"]["n"] == 4  # their own figures stay
+
+
+def test_the_remainder_rule_needs_two_other_contributors_and_a_full_cell():
+    from datetime import date
+    from decimal import Decimal
+
+    from questionnaires.selectors.supervision import Session, remainder_isolates
+
+    def session(clinician_id):
+        return Session(object(), 1, clinician_id, "client", 1, date(2026, 3, 2), Decimal(30))
+
+    mine = [session(1)] * 4
+    assert remainder_isolates(mine + [session(2)] * 5, viewer_clinician_id=1, min_cell=3) is True
+    assert remainder_isolates(mine + [session(2)] * 2 + [session(3)] * 2, viewer_clinician_id=1, min_cell=3) is False
+    assert remainder_isolates(mine + [session(2), session(None)], viewer_clinician_id=1, min_cell=3) is True
+    assert remainder_isolates(mine + [session(2)] * 2 + [session(None)] * 2, viewer_clinician_id=1, min_cell=3) is False
+    assert remainder_isolates(mine, viewer_clinician_id=1, min_cell=3) is False

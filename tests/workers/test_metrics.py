@@ -189,6 +189,49 @@ def test_a_clinician_sees_only_their_own_clinician_cells(north, scored):
     assert [cell["clinician"] for cell in cells] == [north.clinician.username]
 
 
+def _clinician_api(user):
+    from tests.api.conftest import staff_api
+
+    return staff_api(user)
+
+
+def test_a_clinic_cell_is_hidden_from_a_clinician_when_subtracting_their_own_isolates_one_colleague(north, scored):
+    colleague = MembershipFactory(clinic=north.clinic, role=StaffMembership.Role.CLINICIAN).user
+    for days in range(5):
+        scored(north, "srs", srs_total(30), days=days, clinician=north.clinician.username)
+        scored(north, "srs", srs_total(35), days=days, clinician=colleague.username)
+    query = {"questionnaire": "srs", "group_by": "clinic", "period": "month"}
+
+    [for_clinician] = _clinician_api(north.clinician).get("/api/v1/metrics/", query).json()["results"]
+    [for_supervisor] = _clinician_api(north.supervisor).get("/api/v1/metrics/", query).json()["results"]
+
+    # clinic n=10, mean 32.5 minus own n=5, mean 30 would give the colleague's exact mean, 35
+    assert for_clinician["suppressed"] is True and for_clinician["mean"] is None
+    assert for_supervisor["suppressed"] is False and for_supervisor["mean"] == pytest.approx(32.5)
+
+
+def test_a_clinic_cell_shows_to_a_clinician_when_the_rest_pools_two_colleagues(north, scored):
+    colleagues = [MembershipFactory(clinic=north.clinic, role=StaffMembership.Role.CLINICIAN).user for _ in range(2)]
+    for days in range(5):
+        scored(north, "srs", srs_total(30), days=days, clinician=north.clinician.username)
+        for colleague in colleagues:
+            scored(north, "srs", srs_total(35), days=days, clinician=colleague.username)
+    query = {"questionnaire": "srs", "group_by": "clinic", "period": "month"}
+    [cell] = _clinician_api(north.clinician).get("/api/v1/metrics/", query).json()["results"]
+    assert cell["suppressed"] is False and cell["n"] == 15
+
+
+def test_a_clinic_cell_is_hidden_from_a_clinician_when_the_rest_is_below_the_minimum_cell(north, scored):
+    colleagues = [MembershipFactory(clinic=north.clinic, role=StaffMembership.Role.CLINICIAN).user for _ in range(2)]
+    for days in range(6):
+        scored(north, "srs", srs_total(30), days=days, clinician=north.clinician.username)
+    for colleague in colleagues:
+        scored(north, "srs", srs_total(35), days=0, clinician=colleague.username)
+    query = {"questionnaire": "srs", "group_by": "clinic", "period": "month"}
+    [cell] = _clinician_api(north.clinician).get("/api/v1/metrics/", query).json()["results"]
+    assert cell["suppressed"] is True
+
+
 @pytest.mark.parametrize(
     "query",
     [

@@ -13,6 +13,7 @@ from questionnaires.api.serializers import AlertSerializer
 from questionnaires.api.views.base import ApiListView, ApiView, problem_docs
 from questionnaires.models import Alert
 from questionnaires.principals import Principal
+from questionnaires.selectors.responses import disclosure_for
 from questionnaires.services.alerts import alert_acknowledge
 
 STAFF_AND_KEYS = frozenset({"api_key", "clinician", "supervisor"})
@@ -70,8 +71,8 @@ class AlertListView(ApiListView):
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         self.audit(action="list", object_ids=[alert.id for alert in page])
-        staff = self.principal.is_staff_member
-        return self.get_paginated_response([alert_as_dict(alert, with_comment=staff) for alert in page])
+        with_comment = disclosure_for(self.principal).comments
+        return self.get_paginated_response([alert_as_dict(alert, with_comment=with_comment) for alert in page])
 
 
 class AlertAcknowledgeView(ApiView):
@@ -91,7 +92,7 @@ class AlertAcknowledgeView(ApiView):
         self.deny_kind_if_needed()
         alert = alert_acknowledge(alert=alert, principal=self.principal)
         self.audit(action="acknowledge", object_ids=[alert.id])
-        return Response(alert_as_dict(alert, with_comment=self.principal.is_staff_member))
+        return Response(alert_as_dict(alert, with_comment=disclosure_for(self.principal).comments))
 
 
 def visible_alert(principal: Principal, alert_id: str) -> Alert:
@@ -119,4 +120,4 @@ class AlertDetailView(ApiView):
         alert = visible_alert(self.principal, alert_id)
         self.deny_kind_if_needed()
         self.audit(action="read", object_ids=[alert.id])
-        return Response(alert_as_dict(alert, with_comment=self.principal.is_staff_member))
+        return Response(alert_as_dict(alert, with_comment=disclosure_for(self.principal).comments))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -31,6 +32,7 @@ from questionnaires.selectors.clients import (
     clients_with_clinicians,
 )
 from questionnaires.selectors.discrepancies import alliance_discrepancies
+from questionnaires.selectors.responses import disclosure_for
 from questionnaires.selectors.trajectories import client_trajectory
 from questionnaires.services.clients import client_create
 from questionnaires.services.credentials import client_token_issue, credential_revoke
@@ -77,9 +79,12 @@ class ClientListView(ApiListView):
     @extend_schema(
         request=ClientCreateSerializer,
         responses={201: ClientSerializer, **problem_docs(400, 401, 403, 409, 415, 429)},
-        summary="Create a client (a clinician creating one is put on its caseload)",
+        summary="Create a client (API key or supervisor; a clinician only where the clinic allows it)",
     )
     def post(self, request: Request) -> Response:
+        if self.principal.kind == "clinician" and not settings.CLINICIANS_MAY_REGISTER_CLIENTS:
+            # External ids are unique in the clinic: a clinician's 409 would tell them who else is a client.
+            raise PermissionDenied("Clients are registered by the clinic's integration or a supervisor.")
         serializer = ClientCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         client = client_create(
@@ -126,8 +131,7 @@ class ClientScoresView(ClientScopedView):
         points = client_trajectory(
             client=client,
             questionnaire_id=questionnaire,
-            include_alerts=self.principal.kind != "client_token",
-            include_comments=self.principal.is_staff_member,
+            disclosure=disclosure_for(self.principal),
         )
         self.audit(
             action="read", object_ids=[point["response"] for point in points], detail=f"client {client.external_id}"

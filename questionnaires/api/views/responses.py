@@ -21,6 +21,8 @@ from questionnaires.api.serializers import (
 from questionnaires.api.views.base import ApiListView, ApiView, problem_docs
 from questionnaires.models import Response as ResponseRow
 from questionnaires.selectors.responses import (
+    Disclosure,
+    disclosure_for,
     response_as_dict,
     response_get_visible,
     responses_as_dicts,
@@ -42,7 +44,7 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 )
 
 
-def _shaped(response: ResponseRow, *, created: bool = False) -> dict:
+def _shaped(response: ResponseRow, disclosure: Disclosure, *, created: bool = False) -> dict:
     """Status and score as they are now: in eager mode scoring already ran at commit.
 
     A row this request just created is pending when a worker scores it, so the two reads are skipped.
@@ -50,9 +52,9 @@ def _shaped(response: ResponseRow, *, created: bool = False) -> dict:
     from alliance_api.celery import app
 
     if created and not app.conf.task_always_eager:
-        return response_as_dict(response, None)
+        return response_as_dict(response, None, disclosure=disclosure)
     response.refresh_from_db(fields=["status", "failure_reason"])
-    return response_as_dict(response, latest_scores_for([response.id]).get(response.id))
+    return response_as_dict(response, latest_scores_for([response.id]).get(response.id), disclosure=disclosure)
 
 
 class ResponseListView(ApiListView):
@@ -73,7 +75,7 @@ class ResponseListView(ApiListView):
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         self.audit(action="list", object_ids=[response.id for response in page])
-        return self.get_paginated_response(responses_as_dicts(page))
+        return self.get_paginated_response(responses_as_dicts(page, disclosure=disclosure_for(self.principal)))
 
     @extend_schema(
         request=ResponseSubmissionSerializer,
@@ -89,7 +91,7 @@ class ResponseListView(ApiListView):
                 raise InvalidInput("The Idempotency-Key header is not valid.", [problem])
         # The service writes the audit event atomically with the row (one commit, not two).
         result = response_submit(principal=self.principal, payload=request.data, idempotency_key=key, audited=True)
-        body = _shaped(result.response, created=result.created)
+        body = _shaped(result.response, disclosure_for(self.principal), created=result.created)
         headers = {"Location": f"/api/v1/responses/{result.response.id}/"}
         if not result.created:
             headers["Idempotent-Replayed"] = "true"
@@ -164,4 +166,5 @@ class ResponseDetailView(ApiView):
         if response is None:
             raise NotFound("No such response.")
         self.audit(action="read", object_ids=[response.id])
-        return Response(response_as_dict(response, latest_scores_for([response.id]).get(response.id)))
+        score = latest_scores_for([response.id]).get(response.id)
+        return Response(response_as_dict(response, score, disclosure=disclosure_for(self.principal)))

@@ -100,6 +100,7 @@ class ClinicianReportView(ApiView):
             outcome_questionnaire=query["outcome"] or None,
             date_from=query["from"],
             date_to=query["to"],
+            viewer_is_clinician=self.principal.kind == "clinician",
         )
         self.audit(action="read", object_ids=[clinician.username])
         return Response(report)

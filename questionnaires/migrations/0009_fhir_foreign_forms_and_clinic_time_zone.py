@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('questionnaires', '0007_drop_redundant_fk_indexes'),
+        ('questionnaires', '0008_response_idempotency_scope'),
     ]
 
     operations = [
