@@ -246,6 +246,8 @@ REST_FRAMEWORK = {
 }
 API_STAFF_TOKEN_HOURS = env_int("API_STAFF_TOKEN_HOURS", 24 * 7)
 API_CLIENT_TOKEN_DAYS = env_int("API_CLIENT_TOKEN_DAYS", 30)
+# How long a client may amend or retract their own answers after sending them.
+RESPONSE_CLIENT_CORRECTION_HOURS = env_int("RESPONSE_CLIENT_CORRECTION_HOURS", 24)
 # A clinician who may register clients learns from a 409 that an external id exists outside their caseload.
 CLINICIANS_MAY_REGISTER_CLIENTS = env_bool("CLINICIANS_MAY_REGISTER_CLIENTS", False)
 

@@ -120,4 +120,4 @@ def client_recent_responses(*, client: TherapyClient, limit: int = RECENT_LIMIT)
 
 
 def client_recent_alerts(*, client: TherapyClient, limit: int = RECENT_LIMIT) -> list[Alert]:
-    return list(Alert.objects.filter(client=client).order_by("-raised_at")[:limit])
+    return list(Alert.objects.filter(client=client, withdrawn_at__isnull=True).order_by("-raised_at")[:limit])

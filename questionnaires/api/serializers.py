@@ -217,9 +217,34 @@ class BatchResultSerializer(serializers.Serializer):
     results = BatchEntryResultSerializer(many=True)
 
 
+class ResponseAmendmentSerializer(serializers.Serializer):
+    """Documents an amendment; the service checks it like a submission of the stored questionnaire version."""
+
+    answers = serializers.DictField(help_text="Every answer of the new version (linkId -> value).")
+    authored = serializers.DateTimeField(required=False, help_text="Defaults to the stored one.")
+    comment = serializers.CharField(max_length=COMMENT_MAX_LENGTH, required=False, allow_blank=True)
+    reason = serializers.CharField(max_length=2000, help_text="Why it is corrected; audited.")
+
+
+class RetractionSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, help_text="Why it was entered in error; audited.")
+
+
+class ResponseVersionSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    status = serializers.CharField()
+    authored = serializers.DateTimeField()
+    answers = serializers.DictField()
+    comment = serializers.CharField(required=False)
+    score = serializers.DictField(allow_null=True)
+    alerts = serializers.ListField(child=serializers.CharField())
+    replaced = serializers.DictField(allow_null=True, help_text="change, at, by, reason; null for the current one.")
+
+
 class ResponseSerializer(serializers.Serializer):
     id = serializers.UUIDField()
-    status = serializers.ChoiceField(choices=["pending", "scored", "failed"])
+    status = serializers.ChoiceField(choices=["pending", "scored", "failed", "retracted"])
+    response_version = serializers.IntegerField(help_text="1 as submitted; each amendment or retraction adds one.")
     questionnaire = serializers.CharField()
     version = serializers.CharField()
     client = serializers.CharField()

@@ -22,6 +22,7 @@ from questionnaires.api.views.clients import (
     ClientTokenDetailView,
     ClientTokenListView,
 )
+from questionnaires.api.views.corrections import ResponseHistoryView, ResponseRetractView
 from questionnaires.api.views.equity import BackgroundCategoryListView, ClientBackgroundView, EquityView
 from questionnaires.api.views.goals import GoalDetailView, GoalListView
 from questionnaires.api.views.questionnaires import QuestionnaireDetailView, QuestionnaireListView
@@ -52,6 +53,8 @@ v1_patterns = [
     route("responses", ResponseListView, "response-list"),
     route("responses/batch", ResponseBatchView, "response-batch"),
     route("responses/{response_id}", ResponseDetailView, "response-detail"),
+    route("responses/{response_id}/retract", ResponseRetractView, "response-retract"),
+    route("responses/{response_id}/history", ResponseHistoryView, "response-history"),
     route("alerts", AlertListView, "alert-list"),
     route("alerts/{alert_id}/acknowledge", AlertAcknowledgeView, "alert-acknowledge"),
     route("metrics", MetricsView, "metrics"),

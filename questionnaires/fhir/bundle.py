@@ -47,3 +47,26 @@ def searchset_bundle(
             ],
         }
     )
+
+
+def history_bundle(*, entries: list[tuple[dict, bool]], base: str, resource_type: str) -> dict:
+    """A history Bundle of one resource, newest version first; `entries` are (resource, is_first_version)."""
+    return validated(
+        {
+            "resourceType": "Bundle",
+            "type": "history",
+            "total": len(entries),
+            "entry": [
+                {
+                    "fullUrl": f"{base}/{resource_type}/{resource['id']}",
+                    "resource": resource,
+                    "request": {
+                        "method": "POST" if first else "PUT",
+                        "url": resource_type if first else f"{resource_type}/{resource['id']}",
+                    },
+                    "response": {"status": "201" if first else "200", "etag": f'W/"{resource["meta"]["versionId"]}"'},
+                }
+                for resource, first in entries
+            ],
+        }
+    )

@@ -40,7 +40,7 @@ SEARCH_PARAMS = {
 
 INTERACTIONS = {
     "Questionnaire": ["read", "vread", "search-type", "create"],
-    "QuestionnaireResponse": ["read", "search-type", "create"],
+    "QuestionnaireResponse": ["read", "vread", "history-instance", "search-type", "create", "update", "delete"],
     "Observation": ["read", "search-type"],
 }
 
@@ -71,12 +71,21 @@ def capability_statement(*, base: str, software_version: str = "1.0.0") -> dict:
             entry["readHistory"] = False
         if resource_type == "QuestionnaireResponse":
             entry["conditionalCreate"] = True
+            entry["conditionalUpdate"] = True
+            entry["conditionalDelete"] = "not-supported"
+            entry["versioning"] = "versioned-update"
+            entry["readHistory"] = True
+            entry["updateCreate"] = False
             entry["documentation"] = (
                 "create accepts status completed or amended (in-progress is refused with an OperationOutcome); "
                 "questionnaire as url or url|version (without a version the current one is used and recorded); "
                 "subject as Patient/<external id> or an identifier. Conditional create by If-None-Exist: "
                 "identifier=<system>|<value>, or by the resource's own identifier. Stored responses are scored "
-                "and published as Observations."
+                "and published as Observations. Corrections: update (PUT by id, or conditional by "
+                "?identifier=<system>|<value>, If-Match honoured) stores a new version and re-scores it; a resend "
+                "of the caller's identifier with status amended does the same; status entered-in-error (by update "
+                "or DELETE) retracts it. Every version stays readable through _history. The reason may be sent in "
+                "the X-Correction-Reason header."
             )
         resources.append(entry)
     return validated(

@@ -30,14 +30,24 @@ def identifier_from_key(key: str | None) -> dict | None:
     return {**({"system": system} if system else {}), "value": value}
 
 
+def fhir_status(response: Response) -> str:
+    """QuestionnaireResponse.status: entered-in-error once retracted, amended once corrected, else completed."""
+    if response.status == Response.Status.RETRACTED:
+        return "entered-in-error"
+    return "amended" if response.version > 1 else "completed"
+
+
 def questionnaire_response_resource(response: Response, definition: Questionnaire | None, *, base: str) -> dict:
     version = response.questionnaire_version
     resource: dict[str, Any] = {
         "resourceType": "QuestionnaireResponse",
         "id": str(response.pk),
-        "meta": {"lastUpdated": response.received_at.isoformat()},
+        "meta": {
+            "versionId": str(response.version),
+            "lastUpdated": (response.corrected_at or response.received_at).isoformat(),
+        },
         "questionnaire": f"{questionnaire_url(base, version.questionnaire_id)}|{version.version}",
-        "status": "completed",
+        "status": fhir_status(response),
         "subject": {"reference": f"Patient/{response.client.external_id}"},
         "authored": response.authored_at.isoformat(),
         "item": _items(response, definition, base=base),

@@ -23,6 +23,11 @@ urlpatterns = [
     ),
     re_path(r"^QuestionnaireResponse/?$", views.QuestionnaireResponseView.as_view(), name="questionnaireresponse"),
     re_path(
+        rf"^QuestionnaireResponse/{ID.format('response_id')}/_history/?$",
+        views.QuestionnaireResponseHistoryView.as_view(),
+        name="questionnaireresponse-history",
+    ),
+    re_path(
         rf"^QuestionnaireResponse/{ID.format('response_id')}/_history/{ID.format('version')}/?$",
         views.QuestionnaireResponseReadView.as_view(),
         name="questionnaireresponse-vread",

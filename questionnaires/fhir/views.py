@@ -21,7 +21,7 @@ from questionnaires.api.authentication import (
 from questionnaires.api.permissions import KindAllowed
 from questionnaires.api.throttling import CredentialThrottle
 from questionnaires.contract import Questionnaire
-from questionnaires.fhir.bundle import searchset_bundle
+from questionnaires.fhir.bundle import history_bundle, searchset_bundle
 from questionnaires.fhir.capability import capability_statement
 from questionnaires.fhir.codes import FHIR_JSON, canonical_base
 from questionnaires.fhir.errors import fhir_exception_handler
@@ -31,7 +31,13 @@ from questionnaires.fhir.foreign_registration import (
     foreign_questionnaire_resource,
 )
 from questionnaires.fhir.formats import PARSERS, RENDERERS
-from questionnaires.fhir.ingest import fhir_response_create
+from questionnaires.fhir.ingest import (
+    conditional_identifier,
+    fhir_response_conditional_update,
+    fhir_response_create,
+    fhir_response_retract,
+    fhir_response_update,
+)
 from questionnaires.fhir.observation import observation_resource
 from questionnaires.fhir.outcome import Issue, fhir_error, operation_outcome
 from questionnaires.fhir.questionnaire import questionnaire_name, questionnaire_resource
@@ -42,11 +48,12 @@ from questionnaires.models import Response, Score
 from questionnaires.principals import Principal
 from questionnaires.registry import get_registry
 from questionnaires.selectors.foreign_questionnaires import foreign_questionnaire_get, foreign_questionnaires_of
+from questionnaires.selectors.response_history import response_versions
 from questionnaires.selectors.responses import response_get_visible, responses_visible_to
 from questionnaires.services.audit import audit_record
 
-RESPONSE_VERSION = "1"
-"""Stored responses are never updated, so each has exactly one version."""
+CORRECTION_REASON_HEADER = "X-Correction-Reason"
+"""FHIR has no field for why a response was corrected; a sender may say it in this header (audited)."""
 
 
 def fhir_base(request: Any) -> str:
@@ -253,43 +260,137 @@ class QuestionnaireResponseView(FhirView):
 
     def post(self, request: Any) -> DRFResponse:
         created = fhir_response_create(
-            principal=self.principal, payload=request.data, if_none_exist=request.headers.get("If-None-Exist")
+            principal=self.principal,
+            payload=request.data,
+            if_none_exist=request.headers.get("If-None-Exist"),
+            reason=request.headers.get(CORRECTION_REASON_HEADER),
         )
-        response = responses_visible_to(self.principal).get(pk=created.response.pk)
-        self.audit(action="create" if created.created else "read", object_ids=[response.pk])
-        location = f"{self.base}/QuestionnaireResponse/{response.pk}/_history/{RESPONSE_VERSION}"
-        headers = {"Location": location, **_etag(RESPONSE_VERSION), "Last-Modified": _http_date(response.received_at)}
-        status = 201 if created.created else 200
-        prefer = request.headers.get("Prefer", "")
-        warnings = created.parsed.warnings if created.parsed is not None else []
-        if "return=minimal" in prefer:
-            return DRFResponse(None, status=status, headers=headers)
-        # Warnings (another wording of a coded item, a sender's total that disagrees) travel in an
-        # OperationOutcome: asked for, or by default when there are any; `return=representation` keeps the resource.
-        if "return=OperationOutcome" in prefer or (warnings and "return=representation" not in prefer):
-            message = "created" if created.created else "an earlier response with this identifier exists"
-            body = operation_outcome(
-                [Issue(code="informational", severity="information", diagnostics=message), *warnings]
-            )
-            return self.resource(body, status=status, headers=headers)
-        resource = questionnaire_response_resource(
-            response, _definition_of(response, get_registry()), base=self.canonical
+        return self._written(request, created.response, created=created.created, warnings=_warnings_of(created))
+
+    def put(self, request: Any) -> DRFResponse:
+        """Conditional update: `PUT QuestionnaireResponse?identifier=system|value`."""
+        criteria = [name for name in self.request.query_params if name != "identifier"]
+        identifier = self.request.query_params.get("identifier")
+        if criteria or not identifier:
+            raise fhir_error(400, "not-supported", "conditional update supports only ?identifier=<system>|<value>")
+        found = conditional_identifier(f"identifier={identifier}")
+        assert found is not None
+        created = fhir_response_conditional_update(
+            principal=self.principal, identifier=found, payload=request.data,
+            reason=request.headers.get(CORRECTION_REASON_HEADER),
         )
-        return self.resource(resource, status=status, headers=headers)
+        return self._written(request, created.response, created=created.created, warnings=_warnings_of(created))
+
+    def _written(self, request: Any, response: Response, *, created: bool, warnings: list[Issue]) -> DRFResponse:
+        response = responses_visible_to(self.principal, include_retracted=True).get(pk=response.pk)
+        self.audit(action="create" if created else "write", object_ids=[response.pk])
+        return written_response(self, request, response, created=created, warnings=warnings)
+
+
+def _warnings_of(created: Any) -> list[Issue]:
+    return list(created.parsed.warnings) if created.parsed is not None else []
+
+
+def written_response(
+    view: FhirView, request: Any, response: Response, *, created: bool, warnings: list[Issue] | None = None
+) -> DRFResponse:
+    """201 or 200 with Location, ETag and the resource (or what `Prefer: return=` asks for).
+
+    Warnings (another wording of an item identified by its code, a sender's total that disagrees)
+    travel in an OperationOutcome: when asked for, or by default when there are any;
+    `Prefer: return=representation` keeps the resource.
+    """
+    warnings = warnings or []
+    version = str(response.version)
+    location = f"{view.base}/QuestionnaireResponse/{response.pk}/_history/{version}"
+    headers = {
+        "Location": location, **_etag(version),
+        "Last-Modified": _http_date(response.corrected_at or response.received_at),
+    }
+    status = 201 if created else 200
+    prefer = request.headers.get("Prefer", "")
+    if "return=minimal" in prefer:
+        return DRFResponse(None, status=status, headers=headers)
+    if "return=OperationOutcome" in prefer or (warnings and "return=representation" not in prefer):
+        message = "created" if created else f"stored; current version {version}"
+        body = operation_outcome(
+            [Issue(code="informational", severity="information", diagnostics=message), *warnings]
+        )
+        return view.resource(body, status=status, headers=headers)
+    resource = questionnaire_response_resource(
+        response, _definition_of(response, get_registry()), base=view.canonical
+    )
+    return view.resource(resource, status=status, headers=headers)
 
 
 class QuestionnaireResponseReadView(FhirView):
     audit_object_type = "fhir.QuestionnaireResponse"
 
     def get(self, request: Any, response_id: str, version: str | None = None) -> DRFResponse:
-        response = response_get_visible(principal=self.principal, response_id=response_id)
-        if response is None or (version is not None and version != RESPONSE_VERSION):
-            raise fhir_error(404, "not-found", f"QuestionnaireResponse/{response_id} is not known")
+        response = self._visible(response_id)
+        if version is not None:
+            response = next((v for v in response_versions(response) if str(v.version) == version), None)
+            if response is None:
+                what = f"QuestionnaireResponse/{response_id}/_history/{version}"
+                raise fhir_error(404, "not-found", f"{what} is not known")
         self.audit(action="read", object_ids=[response.pk])
         resource = questionnaire_response_resource(
             response, _definition_of(response, get_registry()), base=self.canonical
         )
-        return self.resource(resource, headers=_etag(RESPONSE_VERSION))
+        return self.resource(resource, headers=_etag(str(response.version)))
+
+    def put(self, request: Any, response_id: str, version: str | None = None) -> DRFResponse:
+        if version is not None:
+            raise fhir_error(405, "not-supported", "a past version cannot be updated")
+        self._check_if_match(response_id)
+        created = fhir_response_update(
+            principal=self.principal, response_id=response_id, payload=request.data,
+            reason=request.headers.get(CORRECTION_REASON_HEADER),
+        )
+        self.audit(action="write", object_ids=[created.response.pk])
+        return written_response(self, request, created.response, created=False, warnings=_warnings_of(created))
+
+    def delete(self, request: Any, response_id: str, version: str | None = None) -> DRFResponse:
+        if version is not None:
+            raise fhir_error(405, "not-supported", "a past version cannot be deleted")
+        response = fhir_response_retract(
+            principal=self.principal, response_id=response_id, reason=request.headers.get(CORRECTION_REASON_HEADER)
+        )
+        self.audit(action="retract", object_ids=[response.pk])
+        return DRFResponse(None, status=204, headers=_etag(str(response.version)))
+
+    def _visible(self, response_id: str) -> Response:
+        response = response_get_visible(principal=self.principal, response_id=response_id, include_retracted=True)
+        if response is None:
+            raise fhir_error(404, "not-found", f"QuestionnaireResponse/{response_id} is not known")
+        return response
+
+    def _check_if_match(self, response_id: str) -> None:
+        """`If-Match: W/"n"`: the update applies only to version n (optimistic locking), else 412."""
+        expected = self.request.headers.get("If-Match")
+        if not expected:
+            return
+        current = str(self._visible(response_id).version)
+        if expected.strip().removeprefix("W/").strip('"') != current:
+            raise fhir_error(412, "conflict", f"the current version is {current}, not {expected}")
+
+
+class QuestionnaireResponseHistoryView(FhirView):
+    audit_object_type = "fhir.QuestionnaireResponse"
+
+    def get(self, request: Any, response_id: str) -> DRFResponse:
+        response = response_get_visible(principal=self.principal, response_id=response_id, include_retracted=True)
+        if response is None:
+            raise fhir_error(404, "not-found", f"QuestionnaireResponse/{response_id} is not known")
+        registry = get_registry()
+        definition = _definition_of(response, registry)
+        versions = list(reversed(response_versions(response)))  # newest first, as FHIR history reads
+        self.audit(action="read", object_ids=[response.pk])
+        entries = [
+            (questionnaire_response_resource(version, definition, base=self.canonical), index == len(versions) - 1)
+            for index, version in enumerate(versions)
+        ]
+        return self.resource(history_bundle(entries=entries, base=self.base, resource_type="QuestionnaireResponse"))
 
 
 def _scores_visible_to(principal: Principal):

@@ -10,7 +10,7 @@ from questionnaires.models.foreign_questionnaires import ForeignQuestionnaire
 from questionnaires.models.goals import Goal
 from questionnaires.models.metrics import MetricRollup
 from questionnaires.models.questionnaire_versions import QuestionnaireVersion
-from questionnaires.models.responses import Alert, Response, Score
+from questionnaires.models.responses import Alert, Response, ResponseRevision, Score
 from questionnaires.models.scoring_failures import ScoringFailure
 from questionnaires.models.webhooks import WebhookDelivery, WebhookSubscription
 
@@ -29,6 +29,7 @@ __all__ = [
     "MetricRollup",
     "QuestionnaireVersion",
     "Response",
+    "ResponseRevision",
     "Score",
     "ScoringFailure",
     "StaffMembership",

@@ -15,6 +15,7 @@ class Response(models.Model):
         PENDING = "pending", "Pending"
         SCORED = "scored", "Scored"
         FAILED = "failed", "Failed"
+        RETRACTED = "retracted", "Retracted (entered in error)"
 
     class Source(models.TextChoices):
         API = "api", "REST API"
@@ -53,6 +54,10 @@ class Response(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     failure_reason = models.TextField(blank=True, default="")
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    corrected_at = models.DateTimeField(null=True, blank=True, help_text="When it was last amended or retracted.")
+    version = models.PositiveIntegerField(
+        default=1, db_default=1, help_text="1 as submitted; each amendment adds one (earlier ones in its revisions)."
+    )
     idempotency_scope = models.CharField(
         max_length=40,
         blank=True,
@@ -134,13 +139,56 @@ class Alert(models.Model):
     raised_at = models.DateTimeField(auto_now_add=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.CharField(max_length=150, blank=True, default="")
+    withdrawn_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when the response version that raised it was amended or retracted."
+    )
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["response", "kind"], name="alert_once_per_response_and_kind"),
+            models.UniqueConstraint(
+                fields=["response", "kind"],
+                condition=models.Q(withdrawn_at__isnull=True),
+                name="alert_once_per_response_and_kind",
+            ),
         ]
         indexes = [models.Index(fields=["clinic", "acknowledged_at", "raised_at"], name="alert_clinic_open_idx")]
         ordering = ["-raised_at"]
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.client.external_id}"
+
+
+class ResponseRevision(models.Model):
+    """An earlier version of a response, kept when it is amended or retracted: nothing is lost.
+
+    The response row always holds the current version; each revision is the state it replaced,
+    with its score and alerts as they were, and who changed it, when and why.
+    """
+
+    class Change(models.TextChoices):
+        AMENDED = "amended", "Amended"
+        RETRACTED = "retracted", "Retracted"
+
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="revisions")
+    corrected_at = models.DateTimeField(null=True, blank=True, help_text="When it was last amended or retracted.")
+    version = models.PositiveIntegerField(help_text="The version this row preserves.")
+    change = models.CharField(max_length=10, choices=Change.choices, help_text="What replaced this version.")
+    answers = models.JSONField()
+    authored_at = models.DateTimeField()
+    comment = models.TextField(blank=True, default="")
+    status = models.CharField(max_length=10, help_text="Scoring status of this version when it was replaced.")
+    received_at = models.DateTimeField(help_text="When this version was received.")
+    score = models.JSONField(null=True, blank=True, help_text="Its score as the API showed it.")
+    alerts = models.JSONField(default=list, blank=True, help_text="Kinds of the alerts it had raised.")
+    changed_at = models.DateTimeField(auto_now_add=True)
+    changed_by = models.CharField(max_length=100, help_text="The credential that amended or retracted it.")
+    reason = models.TextField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["response", "version"], name="response_revision_unique_version"),
+        ]
+        ordering = ["response", "version"]
+
+    def __str__(self) -> str:
+        return f"{self.response_id} v{self.version} ({self.change})"

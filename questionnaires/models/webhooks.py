@@ -11,6 +11,8 @@ class WebhookSubscription(models.Model):
     class Event(models.TextChoices):
         RESPONSE_SCORED = "response.scored", "Response scored"
         ALERT_RAISED = "alert.raised", "Alert raised"
+        RESPONSE_AMENDED = "response.amended", "Response amended"
+        RESPONSE_RETRACTED = "response.retracted", "Response retracted"
 
     clinic = models.ForeignKey("questionnaires.Clinic", on_delete=models.CASCADE, related_name="webhooks")
     url = models.URLField(max_length=500)

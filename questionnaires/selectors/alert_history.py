@@ -99,6 +99,7 @@ _HISTORY_SQL = f"""
 def rupture_alerts(*, client_ids: Iterable[int], questionnaire_ids: Iterable[str]) -> dict[UUID, Alert]:
     """The rupture alerts of these clients, by the response that raised them."""
     alerts = Alert.objects.filter(
+        withdrawn_at__isnull=True,
         client_id__in=ints_in(client_ids), questionnaire_id__in=list(questionnaire_ids), kind="rupture"
     )
     return {alert.response_id: alert for alert in alerts if alert.response_id is not None}

@@ -105,6 +105,7 @@ def _alert_counts(clinic_ids: Iterable[int] | None) -> dict[tuple, Counter]:
     alerts = Alert.objects.filter(
         response__status=Response.Status.SCORED,
         response__scores__plugin_version=F("response__questionnaire_version__version"),
+        withdrawn_at__isnull=True,
     )
     if clinic_ids is not None:
         alerts = alerts.filter(response__clinic_id__in=list(clinic_ids))

@@ -48,8 +48,11 @@ def disclosure_for(principal: Principal) -> Disclosure:
     return DISCLOSURES[principal.kind]
 
 
-def responses_visible_to(principal: Principal) -> QuerySet[Response]:
+def responses_visible_to(principal: Principal, *, include_retracted: bool = False) -> QuerySet[Response]:
+    """The responses this caller may see; retracted ones (entered in error) only when asked for, by id or history."""
     responses = Response.objects.filter(clinic_id=principal.clinic_id)
+    if not include_retracted:
+        responses = responses.exclude(status=Response.Status.RETRACTED)
     if principal.kind == "clinician":
         responses = responses.filter(client__clinicians=principal.user_id)
     elif principal.kind == "client_token":
@@ -59,12 +62,14 @@ def responses_visible_to(principal: Principal) -> QuerySet[Response]:
     return responses.select_related("client", "clinician", "questionnaire_version")
 
 
-def response_get_visible(*, principal: Principal, response_id: str) -> Response | None:
+def response_get_visible(
+    *, principal: Principal, response_id: str, include_retracted: bool = False
+) -> Response | None:
     try:
         parsed = uuid.UUID(str(response_id))
     except ValueError:
         return None
-    return responses_visible_to(principal).filter(pk=parsed).first()
+    return responses_visible_to(principal, include_retracted=include_retracted).filter(pk=parsed).first()
 
 
 def response_as_dict(response: Response, score: Score | None, *, disclosure: Disclosure = STAFF_DISCLOSURE) -> dict:
@@ -78,6 +83,7 @@ def response_as_dict(response: Response, score: Score | None, *, disclosure: Dis
         "clinician": response.clinician.username if response.clinician_id else None,
         "session": response.session_number,
         "rater": response.rater,
+        "response_version": response.version,
         "authored": response.authored_at,
         "received": response.received_at,
         "answers": response.answers,

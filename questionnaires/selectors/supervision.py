@@ -232,7 +232,9 @@ def _latest_is(sessions: list[Session], clinician_id: int) -> list[Session]:
 
 def _alert_kinds(response_ids: list) -> dict:
     kinds: dict = defaultdict(dict)
-    rows = Alert.objects.filter(response_id__in=response_ids, kind__in=("rupture", "repair"))
+    rows = Alert.objects.filter(
+        response_id__in=response_ids, kind__in=("rupture", "repair"), withdrawn_at__isnull=True
+    )
     for response_id, kind, details in rows.values_list("response_id", "kind", "details"):
         kinds[response_id][kind] = details or {}
     return kinds

@@ -37,7 +37,8 @@ def client_trajectory(
     scores = latest_scores_for(ids)
     alerts: dict = defaultdict(list)
     if include_alerts:
-        for response_id, kind in Alert.objects.filter(response_id__in=ids).values_list("response_id", "kind"):
+        live = Alert.objects.filter(response_id__in=ids, withdrawn_at__isnull=True)
+        for response_id, kind in live.values_list("response_id", "kind"):
             alerts[response_id].append(kind)
     points = []
     for row in rows:

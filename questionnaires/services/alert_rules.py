@@ -93,7 +93,9 @@ def alerts_raise(*, scored: Sequence[ScoredResponse]) -> RaisedAlerts:
     Alert.objects.bulk_create(drafts, ignore_conflicts=True)
     response_ids = [item.response.id for item in scored]
     # Without the client: the webhook outbox looks up the batch's client ids once, when it has subscribers.
-    alerts = list(Alert.objects.filter(response_id__in=uuids_in(response_ids)).order_by("id"))
+    alerts = list(
+        Alert.objects.filter(response_id__in=uuids_in(response_ids), withdrawn_at__isnull=True).order_by("id")
+    )
     return RaisedAlerts(alerts=alerts, history_flags=history_flags)
 
 

@@ -32,6 +32,14 @@ class NotFound(ServiceError):
     problem_type = "not-found"
 
 
+class Forbidden(ServiceError):
+    """The caller can see the object but may not do this to it."""
+
+    status = 403
+    title = "Forbidden"
+    problem_type = "forbidden"
+
+
 class Conflict(ServiceError):
     status = 409
     title = "Conflict"

@@ -86,8 +86,11 @@ def export_job_enqueue(*, job: ExportJob) -> None:
 
 
 def export_responses(job: ExportJob) -> QuerySet[Response]:
-    """The job's responses: its clinic, optionally one questionnaire and an authored date range (UTC days)."""
-    responses = Response.objects.filter(clinic_id=job.clinic_id)
+    """The job's responses: its clinic, optionally one questionnaire and an authored date range (UTC days).
+
+    Retracted responses (entered in error) are left out.
+    """
+    responses = Response.objects.filter(clinic_id=job.clinic_id).exclude(status=Response.Status.RETRACTED)
     if job.questionnaire_id:
         responses = responses.filter(questionnaire_version__questionnaire_id=job.questionnaire_id)
     if job.date_from is not None:

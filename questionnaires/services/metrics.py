@@ -47,7 +47,8 @@ def metrics_rollup(*, response_ids: Sequence[UUID | str]) -> int:
 def _contributions(response_ids: list[UUID]) -> dict[CellKey, CellValues]:
     cutoffs = instrument_cutoffs()
     kinds: dict[UUID, Counter] = defaultdict(Counter)
-    for response_id, kind in Alert.objects.filter(response_id__in=response_ids).values_list("response_id", "kind"):
+    live_alerts = Alert.objects.filter(response_id__in=response_ids, withdrawn_at__isnull=True)
+    for response_id, kind in live_alerts.values_list("response_id", "kind"):
         kinds[response_id][kind] += 1
     rows = Score.objects.filter(
         response_id__in=response_ids, plugin_version=F("response__questionnaire_version__version")
@@ -80,6 +81,67 @@ def _contributions(response_ids: list[UUID]) -> dict[CellKey, CellValues]:
         ):
             cells[key].add(values)
     return dict(cells)
+
+
+def metrics_withdraw(*, response_ids: Sequence[UUID | str]) -> int:
+    """Take these responses' counted scores out of the rollups, exactly as they were added; returns how many.
+
+    Called in the transaction that amends or retracts them, before their alerts are withdrawn (the
+    alert counts are part of what was added). A score a rollup task is counting right now is waited
+    for, then subtracted; one never counted is left alone. Cells left empty are deleted, so the
+    rollups stay equal to a recompute.
+    """
+    _lock_rollups("ROW EXCLUSIVE")
+    counted = list(
+        counted_scores()
+        .select_for_update(of=("self",))
+        .filter(response_id__in=list(response_ids), in_rollups=True)
+        .values_list("id", "response_id")
+    )
+    if not counted:
+        return 0
+    cells = _contributions([response_id for _, response_id in counted])
+    _subtract(cells)
+    Score.objects.filter(id__in=[score_id for score_id, _ in counted]).update(in_rollups=False)
+    return len(counted)
+
+
+def _subtract(cells: dict[CellKey, CellValues]) -> None:
+    """Take contributions out of cells that hold them: a locked read-modify-write, emptied cells deleted.
+
+    Not an upsert: PostgreSQL checks the proposed row (negative counts) before it sees the conflict.
+    """
+    keys = set(cells)
+    rows = MetricRollup.objects.select_for_update().filter(
+        clinic_id__in={key[0] for key in keys},
+        questionnaire_id__in={key[3] for key in keys},
+        period_start__in={key[6] for key in keys},
+    ).order_by("pk")
+    changed, emptied = [], []
+    for row in rows:
+        key = (row.clinic_id, row.scope, row.clinician_key, row.questionnaire_id, row.rater, row.period,
+               row.period_start)
+        if key not in keys:
+            continue
+        values = cells[key]
+        row.n -= values.n
+        row.total_sum = Decimal(row.total_sum) - values.total_sum
+        row.total_sum_squares = Decimal(row.total_sum_squares) - values.total_sum_squares
+        row.below_cutoff -= values.below_cutoff
+        row.alerts = dict(Counter(row.alerts) - values.alerts)
+        row.reliable_improvement -= values.reliable_improvement
+        row.reliable_deterioration -= values.reliable_deterioration
+        row.recovered -= values.recovered
+        row.updated_at = timezone.now()
+        (emptied if row.n <= 0 else changed).append(row)
+    if changed:
+        MetricRollup.objects.bulk_update(
+            changed,
+            ["n", "total_sum", "total_sum_squares", "below_cutoff", "alerts", "reliable_improvement",
+             "reliable_deterioration", "recovered", "updated_at"],
+        )
+    if emptied:
+        MetricRollup.objects.filter(pk__in=[row.pk for row in emptied]).delete()
 
 
 def _upsert(cells: dict[CellKey, CellValues]) -> None:

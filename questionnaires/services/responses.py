@@ -373,6 +373,15 @@ def response_submit(
     return SubmitResult(response=response, created=True)
 
 
+def response_build(*, principal: Principal, payload: Any, source: str) -> Response:
+    """The unsaved response a submission describes, checked as a submission is; InvalidInput names every problem.
+
+    For a caller that stores it another way (an amendment copies its answers onto a stored response).
+    """
+    submission, problems = _read(payload)
+    return _validated(principal, submission, problems, source=source)
+
+
 def _read(payload: Any) -> tuple[Submission, list[Problem]]:
     submission, problems = submission_read(payload)
     if submission is None:

@@ -28,7 +28,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
-from questionnaires.models import Alert, TherapyClient, WebhookDelivery, WebhookSubscription
+from questionnaires.models import Alert, Response, TherapyClient, WebhookDelivery, WebhookSubscription
 from questionnaires.services.errors import InvalidInput
 from questionnaires.sql_arrays import ints_in
 from questionnaires.validation import Problem
@@ -169,12 +169,61 @@ def webhook_events_record(*, scored: Sequence[ScoredResponse], alerts: Sequence[
     external_ids = dict(TherapyClient.objects.filter(id__in=ints_in(client_ids)).values_list("id", "external_id"))
     events: list[tuple[int, str, str, dict]] = []
     for item in scored:
-        event_id = f"response.scored:{item.response.id}"
+        # An amended response is scored again: its version keeps that event apart from the first one.
+        version = getattr(item.response, "version", 1) or 1
+        event_id = f"response.scored:{item.response.id}" + (f":v{version}" if version > 1 else "")
         payload = _scored_payload(item, external_ids[item.response.client_id])
         events.append((item.response.clinic_id, "response.scored", event_id, payload))
     for alert in alerts:
         event_id = f"alert.raised:{alert.id}"
         events.append((alert.clinic_id, "alert.raised", event_id, _alert_payload(alert, external_ids[alert.client_id])))
+    return _deliveries_record(events, subscriptions)
+
+
+def webhook_correction_record(*, response: Response, event: str, reason: str, changed_by: str) -> list[int]:
+    """One pending delivery per subscriber of `response.amended` / `response.retracted`; returns their ids.
+
+    Written in the correction's transaction, like the scoring outbox. The data names the response,
+    its client, the new version and why, never the answers.
+    """
+    subscriptions = {response.clinic_id: list(
+        WebhookSubscription.objects.filter(clinic_id=response.clinic_id, active=True)
+    )}
+    data = {
+        "response": str(response.id),
+        "client": response.client.external_id,
+        "questionnaire": response.questionnaire_version.questionnaire_id,
+        "version": response.version,
+        "status": response.status,
+        "reason": reason,
+        "changed_by": changed_by,
+    }
+    event_id = f"{event}:{response.id}:v{response.version}"
+    return _deliveries_record([(response.clinic_id, event, event_id, data)], subscriptions)
+
+
+def webhook_deliveries_publish_on_commit(delivery_ids: Sequence[int]) -> None:
+    """Send the deliveries to the webhook queue once the transaction that recorded them commits.
+
+    A lost publish is re-sent by the sweep: the pending delivery row is the truth.
+    """
+    if not delivery_ids:
+        return
+
+    def publish_all() -> None:
+        from questionnaires.services.scoring import publish
+        from questionnaires.tasks.webhooks import webhook_deliver
+
+        for delivery_id in delivery_ids:
+            if not publish(webhook_deliver, args=[delivery_id], what=f"webhook delivery {delivery_id}"):
+                break
+
+    transaction.on_commit(publish_all, robust=True)
+
+
+def _deliveries_record(
+    events: list[tuple[int, str, str, dict]], subscriptions: dict[int, list[WebhookSubscription]]
+) -> list[int]:
     deliveries = [
         WebhookDelivery(
             subscription=subscription,

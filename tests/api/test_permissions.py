@@ -110,7 +110,12 @@ ISOLATION: dict[str, list[Probe] | tuple[str, str]] = {
         Probe("POST", "/api/v1/responses/", "north-submission", allowed=frozenset({400})),
     ],
     "response-batch": [Probe("POST", "/api/v1/responses/batch/", "north-batch", allowed=frozenset({200}))],
-    "response-detail": [Probe("GET", "/api/v1/responses/{response}/")],
+    "response-detail": [
+        Probe("GET", "/api/v1/responses/{response}/"),
+        Probe("PATCH", "/api/v1/responses/{response}/", {"answers": {"1": 1}, "reason": "typo"}),
+    ],
+    "response-retract": [Probe("POST", "/api/v1/responses/{response}/retract/", {"reason": "wrong client"})],
+    "response-history": [Probe("GET", "/api/v1/responses/{response}/history/")],
     "alert-list": [
         Probe("GET", "/api/v1/alerts/", allowed=frozenset({200, 403})),
         Probe("GET", "/api/v1/alerts/?client={client}", allowed=frozenset({200, 403})),

@@ -21,7 +21,8 @@ MAX_ID = 2**63 - 1
 
 
 def alerts_visible_to(principal: Principal) -> QuerySet[Alert]:
-    alerts = Alert.objects.filter(clinic_id=principal.clinic_id)
+    # An alert of a response version that was amended or retracted is withdrawn: kept for audit, not shown.
+    alerts = Alert.objects.filter(clinic_id=principal.clinic_id, withdrawn_at__isnull=True)
     if principal.kind == "clinician":
         alerts = alerts.filter(client__clinicians=principal.user_id)
     elif principal.kind == "client_token":

@@ -15,6 +15,7 @@ from questionnaires.api.filters import ResponseFilter
 from questionnaires.api.serializers import (
     BatchRequestSerializer,
     BatchResultSerializer,
+    ResponseAmendmentSerializer,
     ResponseSerializer,
     ResponseSubmissionSerializer,
 )
@@ -29,6 +30,7 @@ from questionnaires.selectors.responses import (
     responses_visible_to,
 )
 from questionnaires.selectors.scores import latest_scores_for
+from questionnaires.services.corrections import response_amend
 from questionnaires.services.errors import InvalidInput, TooLarge
 from questionnaires.services.responses import (
     BATCH_MAX_ENTRIES,
@@ -157,14 +159,27 @@ def _batch_entries(data: object) -> list:
 
 class ResponseDetailView(ApiView):
     audit_object_type = "response"
-    audit_actions = {"GET": "read"}
+    audit_actions = {"GET": "read", "PATCH": "amend"}
     serializer_class = ResponseSerializer
 
-    @extend_schema(responses={200: ResponseSerializer, **problem_docs(401, 403, 404, 429)}, summary="One response")
+    @extend_schema(
+        responses={200: ResponseSerializer, **problem_docs(401, 403, 404, 429)},
+        summary="One response (a retracted one too, with status `retracted`)",
+    )
     def get(self, request: Request, response_id: str) -> Response:
-        response = response_get_visible(principal=self.principal, response_id=response_id)
+        response = response_get_visible(principal=self.principal, response_id=response_id, include_retracted=True)
         if response is None:
             raise NotFound("No such response.")
         self.audit(action="read", object_ids=[response.id])
         score = latest_scores_for([response.id]).get(response.id)
         return Response(response_as_dict(response, score, disclosure=disclosure_for(self.principal)))
+
+    @extend_schema(
+        request=ResponseAmendmentSerializer,
+        responses={200: ResponseSerializer, **problem_docs(400, 401, 403, 404, 409, 429)},
+        summary="Amend a response: a new version of its answers, re-scored; the old one kept in its history",
+    )
+    def patch(self, request: Request, response_id: str) -> Response:
+        result = response_amend(principal=self.principal, response_id=response_id, payload=request.data)
+        body = _shaped(result.response, disclosure_for(self.principal), created=result.changed)
+        return Response(body, headers={"Idempotent-Replayed": "true"} if not result.changed else {})

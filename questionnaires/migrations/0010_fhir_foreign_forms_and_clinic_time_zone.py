@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('questionnaires', '0008_response_idempotency_scope'),
+        ('questionnaires', '0009_response_corrections'),
     ]
 
     operations = [
