@@ -21,7 +21,7 @@ sys.path.insert(0, str(harness.ROOT))
 
 def sweep_until_scored(clinic_id: int, timeout: float = 300) -> None:
     from questionnaires.models import Response
-    from questionnaires.services.scoring import broker_backoff_reset
+    from questionnaires.services.publishing import broker_backoff_reset
     from questionnaires.services.sweep import responses_sweep
 
     deadline = time.monotonic() + timeout

@@ -107,7 +107,8 @@ def main() -> int:
     processes = harness.Processes()
     try:
         processes.worker(queues="scoring", name="bench-scoring")
-        from questionnaires.services.scoring import _publish_chunks, broker_backoff_reset
+        from questionnaires.services.publishing import broker_backoff_reset
+        from questionnaires.services.scoring import _publish_chunks
 
         broker_backoff_reset()
         started = time.perf_counter()

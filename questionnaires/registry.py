@@ -142,9 +142,11 @@ class Registry:
         Rows created inside a transaction are cached only once it commits, so a rollback (a test,
         a failed request) never leaves this process holding a row that does not exist.
         """
+        # Local imports (here and below): this module stays importable without Django configured, and
+        # version_sync needs the models.
         from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
-        from questionnaires.services.questionnaire_versions import questionnaire_versions_sync
+        from questionnaires.version_sync import questionnaire_versions_sync
 
         alias = using or DEFAULT_DB_ALIAS
         with self._lock:
@@ -173,7 +175,7 @@ class Registry:
 
     def _unregistered_row(self, definition: Questionnaire):
         """A definition not served by this registry (e.g. built in a test): verified every time, never cached."""
-        from questionnaires.services.questionnaire_versions import questionnaire_versions_sync
+        from questionnaires.version_sync import questionnaire_versions_sync
 
         result = questionnaire_versions_sync(definitions=[definition], sources={})
         if result.conflicts:
@@ -781,6 +783,21 @@ def get_registry() -> Registry:
     if registry is None:
         registry = build_registry()
     return registry
+
+
+def sync_versions_after_migrate(*, using: str | None = None, **kwargs: Any) -> None:
+    """The post_migrate receiver: rows for every loaded definition as soon as the table exists.
+
+    Also after a test-database flush, which deletes the rows this process had cached.
+    """
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    from questionnaires.models import QuestionnaireVersion
+
+    using = using or DEFAULT_DB_ALIAS
+    if QuestionnaireVersion._meta.db_table not in connections[using].introspection.table_names():
+        return  # migrated backwards past the table
+    get_registry().sync_versions(using=using, refresh=True)
 
 
 def set_registry(registry: Registry) -> Registry:

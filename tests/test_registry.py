@@ -22,9 +22,9 @@ from questionnaires.registry import (
     get_registry,
     load_registry,
     set_registry,
+    sync_versions_after_migrate,
     version_sort_key,
 )
-from questionnaires.services.questionnaire_versions import questionnaire_versions_sync_after_migrate
 from tests.broken_plugins.good import make_definition
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -192,7 +192,7 @@ def test_version_rows_are_cached_once_committed(django_assert_num_queries):
 
 @pytest.mark.django_db
 def test_the_post_migrate_sync_refreshes_the_global_cache_with_real_rows():
-    questionnaire_versions_sync_after_migrate(using="default")
+    sync_versions_after_migrate(using="default")
     for definition in get_registry().all():
         row = get_registry().version_row(definition)
         assert QuestionnaireVersion.objects.filter(pk=row.pk, content_hash=content_hash(definition)).exists()

@@ -12,8 +12,10 @@ from uuid import UUID
 from django.db import connection
 from django.db.models import F, Sum
 
-from questionnaires.change_rules import sd_from_sums
+from questionnaires.change_rules import Norms, sd_from_sums
+from questionnaires.contract import ScoringError
 from questionnaires.models import Alert, ClinicAlertSettings, MetricRollup, QuestionnaireVersion, Response, Score
+from questionnaires.scoring import to_decimal
 from questionnaires.sql_arrays import int_array, ints_in, quoted_table
 
 SeriesKey = tuple[int, str, str]
@@ -110,6 +112,17 @@ def alert_settings(*, clinic_ids: Iterable[int]) -> dict[int, ClinicAlertSetting
     ids = set(clinic_ids)
     found = {row.clinic_id: row for row in ClinicAlertSettings.objects.filter(clinic_id__in=ids)}
     return {clinic_id: found.get(clinic_id) or ClinicAlertSettings(clinic_id=clinic_id) for clinic_id in ids}
+
+
+def jacobson_truax_norms(questionnaire_id: str, settings: ClinicAlertSettings) -> Norms | None:
+    """The clinic's configured norms for an instrument; they take precedence over a fixed reliable-change value."""
+    raw = (settings.jacobson_truax_norms or {}).get(questionnaire_id)
+    if not raw:
+        return None
+    try:
+        return Norms(**{name: to_decimal(raw[name]) for name in ("s1", "r", "M0", "s0", "M1")})
+    except (KeyError, TypeError, ValueError, ArithmeticError, ScoringError):
+        return None  # incomplete or non-numeric norms in the admin form: no Jacobson–Truax for this instrument
 
 
 def clinic_sds(

@@ -21,9 +21,8 @@ from questionnaires.metric_cells import is_below_cutoff, month_start
 from questionnaires.models import Alert, Response
 from questionnaires.registry import get_registry
 from questionnaires.scoring import to_decimal
-from questionnaires.selectors.alert_history import alert_settings
+from questionnaires.selectors.alert_history import alert_settings, jacobson_truax_norms
 from questionnaires.selectors.metrics import counted_scores
-from questionnaires.services.alert_rules import jacobson_truax_norms
 from questionnaires.stats import Interval, mean_interval, wilson_interval
 
 

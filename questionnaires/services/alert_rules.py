@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING
 from uuid import UUID
 
 from questionnaires.change_rules import (
@@ -25,7 +24,7 @@ from questionnaires.change_rules import (
     repairs,
     rupture_at,
 )
-from questionnaires.contract import Questionnaire, ScoringError
+from questionnaires.contract import Questionnaire
 from questionnaires.models import Alert, ClinicAlertSettings
 from questionnaires.models import Score as ScoreRow
 from questionnaires.registry import get_registry
@@ -35,13 +34,12 @@ from questionnaires.selectors.alert_history import (
     alert_settings,
     client_histories,
     clinic_sds,
+    jacobson_truax_norms,
     rupture_alerts,
 )
 from questionnaires.services.goal_alerts import goal_alerts_draft
+from questionnaires.services.scored_responses import ScoredResponse
 from questionnaires.sql_arrays import uuids_in
-
-if TYPE_CHECKING:
-    from questionnaires.services.scoring import ScoredResponse
 
 HISTORY_CONSTRUCTS = ("alliance", "outcome", "symptom")
 DEFAULT_RATER_GAP_FRACTION = Decimal("0.25")
@@ -404,17 +402,6 @@ def _change_message(definition: Questionnaire, change: Change) -> str:
         f"{definition.title}: reliable {word} since intake "
         f"({change.details['baseline']} → {change.details['current']}, {change.details['method']})."
     )
-
-
-def jacobson_truax_norms(questionnaire_id: str, settings: ClinicAlertSettings) -> Norms | None:
-    """The clinic's configured norms for an instrument; they take precedence over a fixed reliable-change value."""
-    raw = (settings.jacobson_truax_norms or {}).get(questionnaire_id)
-    if not raw:
-        return None
-    try:
-        return Norms(**{name: to_decimal(raw[name]) for name in ("s1", "r", "M0", "s0", "M1")})
-    except (KeyError, TypeError, ValueError, ArithmeticError, ScoringError):
-        return None  # incomplete or non-numeric norms in the admin form: no Jacobson–Truax for this instrument
 
 
 def in_clinical_range(definition: Questionnaire, total: Decimal, norms: Norms | None) -> bool | None:

@@ -25,6 +25,7 @@ from questionnaires.fhir.observation import observation_resource
 from questionnaires.fhir.response_export import questionnaire_response_resource
 from questionnaires.models import Clinic, ExportJob, Response, Score
 from questionnaires.registry import get_registry
+from questionnaires.services.publishing import EXPORT_RUN, publish
 
 logger = logging.getLogger(__name__)
 
@@ -78,11 +79,8 @@ def export_job_create(
 
 def export_job_enqueue(*, job: ExportJob) -> None:
     """Publish after commit; a lost publish leaves the job pending, and the admin's "run again" retries it."""
-    from questionnaires.services.scoring import publish
-    from questionnaires.tasks.exports import export_run
-
     job_id = str(job.pk)
-    transaction.on_commit(lambda: publish(export_run, args=[job_id], what=f"export {job_id}"))
+    transaction.on_commit(lambda: publish(EXPORT_RUN, args=[job_id], what=f"export {job_id}"))
 
 
 def export_responses(job: ExportJob) -> QuerySet[Response]:

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 
 from questionnaires.models import Alert, Goal
 from questionnaires.scoring import to_decimal
 from questionnaires.selectors.goals import goal_ratings
-
-if TYPE_CHECKING:
-    from questionnaires.services.scoring import ScoredResponse
+from questionnaires.services.scored_responses import ScoredResponse
 
 KIND = "goal_stuck"
 

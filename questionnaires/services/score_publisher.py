@@ -22,7 +22,9 @@ from uuid import UUID
 
 from django.db import transaction
 
-from questionnaires.services.scoring import ENQUEUE_CHUNK, publish, scoring_enqueue
+from alliance_api.celery import app
+from questionnaires.services.publishing import SCORE_BATCH, publish
+from questionnaires.services.scoring import ENQUEUE_CHUNK, scoring_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +36,6 @@ FLUSH_SECONDS = 2.0
 
 def scoring_enqueue_soon(*, response_ids: Iterable[UUID | str]) -> None:
     """Like `scoring_enqueue`, but published by this process's publisher thread after commit, batched."""
-    from alliance_api.celery import app
-
     ids = [str(response_id) for response_id in response_ids]
     if not ids:
         return
@@ -80,12 +80,10 @@ class _Publisher:
             gathered.extend(more)
 
     def _send(self, ids: list[str]) -> None:
-        from questionnaires.tasks.scoring import score_batch
-
         try:
             for start in range(0, len(ids), ENQUEUE_CHUNK):
                 chunk = ids[start : start + ENQUEUE_CHUNK]
-                if not publish(score_batch, args=[chunk], what=f"{len(chunk)} responses to score"):
+                if not publish(SCORE_BATCH, args=[chunk], what=f"{len(chunk)} responses to score"):
                     return
         except Exception:  # the thread must outlive any error; the rows stay pending for the sweep
             logger.exception("publishing %d responses to score failed; left for the sweep", len(ids))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -22,7 +21,6 @@ import orjson
 from django.db import connection, transaction
 from django.db.models import DateTimeField
 from django.utils import timezone
-from kombu.exceptions import OperationalError as BrokerError
 from psycopg import adapters as psycopg_adapters
 from psycopg.postgres import types as postgres_types
 from psycopg.pq import Format as PqFormat
@@ -32,6 +30,10 @@ from questionnaires.models import QuestionnaireVersion, Response, ScoringFailure
 from questionnaires.models import Score as ScoreRow
 from questionnaires.registry import get_registry
 from questionnaires.scoring import score_answers
+from questionnaires.services.alert_rules import alerts_raise
+from questionnaires.services.publishing import METRICS_ROLLUP, SCORE_BATCH, WEBHOOK_DELIVER, publish
+from questionnaires.services.scored_responses import ScoredResponse
+from questionnaires.services.webhooks import webhook_events_record
 from questionnaires.sql_arrays import quoted_table, uuid_array, uuids_in
 
 logger = logging.getLogger(__name__)
@@ -39,13 +41,8 @@ logger = logging.getLogger(__name__)
 ENQUEUE_CHUNK = 500
 """Responses per scoring task: hundreds per task keep Celery's per-task overhead small."""
 
-BROKER_BACKOFF_SECONDS = 10.0
-"""After a failed publish, skip publishing this long; the sweep catches up."""
-
 NOT_LOADED = "not-loaded"
 """The fingerprint recorded when a response failed because its plugin was not loaded at all."""
-
-_broker_down_until = 0.0
 
 
 @dataclass
@@ -54,15 +51,6 @@ class ScoringOutcome:
     failed: dict[UUID, str] = field(default_factory=dict)
     alerts: int = 0
     deliveries: list[int] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class ScoredResponse:
-    """A response scored in this batch, with the definition and result the alert rules read."""
-
-    response: Response
-    definition: Questionnaire
-    score: Score
 
 
 def scoring_enqueue(*, response_ids: Iterable[UUID | str], include_failed: bool = False) -> None:
@@ -81,39 +69,11 @@ def scoring_enqueue(*, response_ids: Iterable[UUID | str], include_failed: bool 
 
 
 def _publish_chunks(ids: list[str], *, include_failed: bool = False) -> None:
-    from questionnaires.tasks.scoring import score_batch
-
     for start in range(0, len(ids), ENQUEUE_CHUNK):
         chunk = ids[start : start + ENQUEUE_CHUNK]
         kwargs = {"include_failed": True} if include_failed else {}
-        if not publish(score_batch, args=[chunk], kwargs=kwargs, what=f"{len(chunk)} responses to score"):
+        if not publish(SCORE_BATCH, args=[chunk], kwargs=kwargs, what=f"{len(chunk)} responses to score"):
             return
-
-
-def publish(task, *, args: list | None = None, kwargs: dict | None = None, what: str = "", **options) -> bool:
-    """Send a task; on a broker outage log and return False instead of raising.
-
-    Every task published here has its truth in a database row the sweep re-reads, so
-    a lost publish delays work, it never loses it.
-    """
-    global _broker_down_until
-    if time.monotonic() < _broker_down_until:
-        # The outage was logged as a warning when it began; one line per skipped publish would flood the log.
-        logger.debug("broker marked down; %s left for the sweep", what or task.name)
-        return False
-    try:
-        task.apply_async(args=args or [], kwargs=kwargs or {}, **options)
-    except (BrokerError, OSError) as error:
-        _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
-        logger.warning("broker unavailable (%s); %s left for the sweep", error, what or task.name)
-        return False
-    return True
-
-
-def broker_backoff_reset() -> None:
-    """Forget a past outage (tests restart the broker and want publishing at once)."""
-    global _broker_down_until
-    _broker_down_until = 0.0
 
 
 COALESCE_WINDOW_SECONDS = 600
@@ -131,9 +91,6 @@ def responses_score(
     submissions enqueue one task each, and under load a task that scores the queue's backlog
     in one transaction leaves the later tasks with nothing to do (they find no pending rows).
     """
-    from questionnaires.services.alert_rules import alerts_raise
-    from questionnaires.services.webhooks import webhook_events_record
-
     statuses = [Response.Status.PENDING] + ([Response.Status.FAILED] if include_failed else [])
     outcome = ScoringOutcome()
     with transaction.atomic():
@@ -292,13 +249,10 @@ def _with_history_flags(item: ScoredResponse, extra: tuple[str, ...]) -> ScoredR
 
 def _after_scoring(scored_ids: list[str], delivery_ids: list[int]) -> None:
     """Hand the follow-up work to the aggregation and webhook queues; the sweep covers a lost publish."""
-    from questionnaires.tasks.metrics import metrics_rollup
-    from questionnaires.tasks.webhooks import webhook_deliver
-
     if scored_ids:
-        publish(metrics_rollup, args=[scored_ids], what=f"rollup of {len(scored_ids)} responses")
+        publish(METRICS_ROLLUP, args=[scored_ids], what=f"rollup of {len(scored_ids)} responses")
     for delivery_id in delivery_ids:
-        if not publish(webhook_deliver, args=[delivery_id], what=f"webhook delivery {delivery_id}"):
+        if not publish(WEBHOOK_DELIVER, args=[delivery_id], what=f"webhook delivery {delivery_id}"):
             break
 
 

@@ -17,7 +17,8 @@ from django.utils import timezone
 from questionnaires.models import Response, WebhookDelivery
 from questionnaires.registry import get_registry
 from questionnaires.selectors.metrics import counted_scores
-from questionnaires.services.scoring import ENQUEUE_CHUNK, NOT_LOADED, plugin_fingerprint, publish
+from questionnaires.services.publishing import METRICS_ROLLUP, SCORE_BATCH, WEBHOOK_DELIVER, publish
+from questionnaires.services.scoring import ENQUEUE_CHUNK, NOT_LOADED, plugin_fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -35,10 +36,6 @@ class SweepOutcome:
 
 def responses_sweep(*, pending_after_seconds: float | None = None) -> SweepOutcome:
     """Re-enqueue stale pending responses, failed ones whose plugin changed, lost rollups and deliveries."""
-    from questionnaires.tasks.metrics import metrics_rollup
-    from questionnaires.tasks.scoring import score_batch
-    from questionnaires.tasks.webhooks import webhook_deliver
-
     threshold = settings.SCORING_SWEEP_PENDING_AFTER_SECONDS if pending_after_seconds is None else pending_after_seconds
     now = timezone.now()
     stale = now - timedelta(seconds=threshold)
@@ -51,11 +48,11 @@ def responses_sweep(*, pending_after_seconds: float | None = None) -> SweepOutco
         .values_list("id", flat=True)[:SWEEP_LIMIT]
     ]
     outcome.pending = len(pending)
-    _publish_in_chunks(score_batch, pending, kwargs={}, what="stale pending responses")
+    _publish_in_chunks(SCORE_BATCH, pending, kwargs={}, what="stale pending responses")
 
     retry = failed_to_retry()
     outcome.failed_retried = len(retry)
-    _publish_in_chunks(score_batch, retry, kwargs={"include_failed": True}, what="failed responses to retry")
+    _publish_in_chunks(SCORE_BATCH, retry, kwargs={"include_failed": True}, what="failed responses to retry")
 
     lookback = now - timedelta(days=settings.SCORING_SWEEP_LOOKBACK_DAYS)
     uncounted = [
@@ -65,7 +62,7 @@ def responses_sweep(*, pending_after_seconds: float | None = None) -> SweepOutco
         .values_list("response_id", flat=True)[:SWEEP_LIMIT]
     ]
     outcome.rollups = len(uncounted)
-    _publish_in_chunks(metrics_rollup, uncounted, kwargs={}, what="responses missing from the rollups")
+    _publish_in_chunks(METRICS_ROLLUP, uncounted, kwargs={}, what="responses missing from the rollups")
 
     due = WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING).filter(
         Q(next_attempt_at__isnull=True, created_at__lte=stale) | Q(next_attempt_at__lte=stale)
@@ -73,7 +70,7 @@ def responses_sweep(*, pending_after_seconds: float | None = None) -> SweepOutco
     delivery_ids = list(due.values_list("id", flat=True)[:SWEEP_LIMIT])
     outcome.deliveries = len(delivery_ids)
     for delivery_id in delivery_ids:
-        if not publish(webhook_deliver, args=[delivery_id], what=f"webhook delivery {delivery_id}"):
+        if not publish(WEBHOOK_DELIVER, args=[delivery_id], what=f"webhook delivery {delivery_id}"):
             break
     if any((outcome.pending, outcome.failed_retried, outcome.rollups, outcome.deliveries)):
         logger.info("sweep re-enqueued %s", outcome)
@@ -104,9 +101,9 @@ def failed_to_retry() -> list[str]:
     return retry
 
 
-def _publish_in_chunks(task, ids: list[str], *, kwargs: dict, what: str) -> None:
+def _publish_in_chunks(task_name: str, ids: list[str], *, kwargs: dict, what: str) -> None:
     for start in range(0, len(ids), ENQUEUE_CHUNK):
-        if not publish(task, args=[ids[start : start + ENQUEUE_CHUNK]], kwargs=kwargs, what=what):
+        if not publish(task_name, args=[ids[start : start + ENQUEUE_CHUNK]], kwargs=kwargs, what=what):
             return
 
 

@@ -20,7 +20,6 @@ import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -30,11 +29,10 @@ from django.utils import timezone
 
 from questionnaires.models import Alert, Response, TherapyClient, WebhookDelivery, WebhookSubscription
 from questionnaires.services.errors import InvalidInput
+from questionnaires.services.publishing import WEBHOOK_DELIVER, publish
+from questionnaires.services.scored_responses import ScoredResponse
 from questionnaires.sql_arrays import ints_in
 from questionnaires.validation import Problem
-
-if TYPE_CHECKING:
-    from questionnaires.services.scoring import ScoredResponse
 
 logger = logging.getLogger(__name__)
 
@@ -211,11 +209,8 @@ def webhook_deliveries_publish_on_commit(delivery_ids: Sequence[int]) -> None:
         return
 
     def publish_all() -> None:
-        from questionnaires.services.scoring import publish
-        from questionnaires.tasks.webhooks import webhook_deliver
-
         for delivery_id in delivery_ids:
-            if not publish(webhook_deliver, args=[delivery_id], what=f"webhook delivery {delivery_id}"):
+            if not publish(WEBHOOK_DELIVER, args=[delivery_id], what=f"webhook delivery {delivery_id}"):
                 break
 
     transaction.on_commit(publish_all, robust=True)

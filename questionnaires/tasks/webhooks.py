@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from questionnaires.services.scoring import publish
+from questionnaires.services.publishing import publish
 from questionnaires.services.webhooks import webhook_deliver as deliver
 
 

@@ -19,7 +19,7 @@ import pytest
 from django.db import connection
 
 from questionnaires.models import Response, Score
-from questionnaires.services.scoring import broker_backoff_reset
+from questionnaires.services.publishing import broker_backoff_reset
 from questionnaires.services.sweep import responses_sweep
 from tests.hardening.load import SteadyLoad, counts
 from tests.workers.worker_tools import redis_start, redis_stop, wait_until

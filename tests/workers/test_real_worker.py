@@ -17,7 +17,8 @@ from django.db import connection
 from django.db.models import Count
 
 from questionnaires.models import Alert, MetricRollup, Response, Score, ScoringFailure
-from questionnaires.services.scoring import broker_backoff_reset, scoring_enqueue
+from questionnaires.services.publishing import broker_backoff_reset
+from questionnaires.services.scoring import scoring_enqueue
 from questionnaires.tasks.scoring import score_batch, sweep
 from tests.workers.helpers import BASE, srs, srs_total, submit
 from tests.workers.worker_tools import redis_start, redis_stop, restart_worker, wait_until

@@ -130,7 +130,7 @@ def test_the_sweep_is_a_periodic_task_admins_can_edit():
 
 
 def test_a_broker_outage_is_logged_once_not_once_per_publish(caplog):
-    from questionnaires.services.scoring import broker_backoff_reset, publish
+    from questionnaires.services.publishing import broker_backoff_reset, publish
 
     class UnreachableBroker:
         name = "probe"
@@ -143,7 +143,7 @@ def test_a_broker_outage_is_logged_once_not_once_per_publish(caplog):
     task = UnreachableBroker()
     broker_backoff_reset()
     try:
-        with caplog.at_level("DEBUG", logger="questionnaires.services.scoring"):
+        with caplog.at_level("DEBUG", logger="questionnaires.services.publishing"):
             results = [publish(task, args=[number], what=f"batch {number}") for number in range(5)]
     finally:
         broker_backoff_reset()

@@ -1,5 +1,8 @@
 """Syncing loaded questionnaire definitions to immutable QuestionnaireVersion rows.
 
+The registry's own write, so it lives beside the registry (which calls it on post_migrate and on
+first use), below the services that read those rows.
+
 A row, once written, is never changed: a definition whose content hash differs from the row of
 its (id, version) is a conflict for the registry to leave out, since old responses keep the
 meaning of the version that scored them.
@@ -90,17 +93,3 @@ def questionnaire_versions_sync(
                 VersionConflict(definition=definition, stored_hash=row.content_hash, loaded_hash=hashes[definition.key])
             )
     return result
-
-
-def questionnaire_versions_sync_after_migrate(*, using: str = DEFAULT_DB_ALIAS, **kwargs) -> None:
-    """The post_migrate receiver: rows for every loaded definition as soon as the table exists.
-
-    Also after a test-database flush, which deletes the rows this process had cached.
-    """
-    from django.db import connections
-
-    from questionnaires.registry import get_registry
-
-    if QuestionnaireVersion._meta.db_table not in connections[using].introspection.table_names():
-        return  # migrated backwards past the table
-    get_registry().sync_versions(using=using, refresh=True)

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('questionnaires', '0009_response_corrections'),
+        ('questionnaires', '0010_audit_source_address'),
     ]
 
     operations = [
