@@ -72,6 +72,13 @@ try:
     RESPONSE_SESSION_WINDOW_HOURS = env_int("RESPONSE_SESSION_WINDOW_HOURS", 24)
     RESPONSE_MAX_BACKDATE_DAYS = env_int("RESPONSE_MAX_BACKDATE_DAYS", 365)
     SECURE = env_bool("SECURE", not DEBUG and bool(os.environ.get("SECRET_KEY")))
+    # The FHIR canonical base: the identity of the served Questionnaires and code systems. A setting, never the
+    # request's Host, so it is stable behind proxies and under other host names. Former bases (after a move)
+    # may be listed as aliases; responses naming them are read as ours.
+    FHIR_CANONICAL_BASE = (os.environ.get("FHIR_CANONICAL_BASE") or "http://127.0.0.1:8000/fhir").rstrip("/")
+    if not FHIR_CANONICAL_BASE.startswith(("http://", "https://")):
+        raise ConfigError(f"FHIR_CANONICAL_BASE: expected an http(s) URL, got {FHIR_CANONICAL_BASE!r}")
+    FHIR_CANONICAL_ALIASES = [alias.rstrip("/") for alias in env_list("FHIR_CANONICAL_ALIASES", [])]
     # How many proxies of this deployment append to X-Forwarded-For; 0 trusts only REMOTE_ADDR.
     TRUSTED_PROXY_DEPTH = env_int("TRUSTED_PROXY_DEPTH", 0)
     LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)

@@ -37,11 +37,17 @@ LOINC = "http://loinc.org"
 
 @dataclass(frozen=True)
 class AnswerOption:
-    """One choice on an ordinal scale; `value` is the raw ordinal that is scored."""
+    """One choice on an ordinal scale; `value` is the raw ordinal that is scored.
+
+    `code` is the answer code served for the option; `also_codes` are other codes that mean the same
+    scale point in published forms of the instrument (e.g. a LOINC form whose answer list words a
+    point differently). They are accepted on input, never served.
+    """
 
     value: int
     label: str
     code: Code | None = None
+    also_codes: tuple[Code, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -201,7 +201,8 @@ def content_hash(definition: Questionnaire) -> str:
     Not covered: human-readable wording (title, labels, item and option text, translations,
     descriptions, reference, licence, copyright), so fixing a typo needs no new version;
     `examples`, which are checked against the scoring at every load and so cannot disagree with it;
-    and `rated_with`, which pairs instruments for comparison without changing what a total means.
+    `rated_with`, which pairs instruments for comparison without changing what a total means; and an
+    option's `also_codes`, other input codes for the same stored value, which change no stored answer.
     Numbers are normalised, so Decimal("5") and Decimal("5.0") hash alike.
     """
     return hashlib.sha256(_canonical_json(_hashed_content(definition)).encode()).hexdigest()

@@ -518,8 +518,18 @@ def _option_problems(where: str, item: Item) -> list[str]:
             problems.append(f"{where}: option {option.value} needs a label")
         if option.code is not None and not isinstance(option.code, Code):
             problems.append(f"{where}: option {option.value} code must be a contract.Code")
+        if not isinstance(option.also_codes, tuple) or not all(isinstance(c, Code) for c in option.also_codes):
+            problems.append(f"{where}: option {option.value} also_codes must be a tuple of contract.Code")
     if len(set(values)) != len(values):
         problems.append(f"{where}: option values are not unique")
+    codes = [
+        (code.system, code.code)
+        for option in item.options
+        for code in (option.code, *(option.also_codes if isinstance(option.also_codes, tuple) else ()))
+        if isinstance(code, Code)
+    ]
+    if len(set(codes)) != len(codes):
+        problems.append(f"{where}: an answer code names two options")
     return problems
 
 

@@ -48,6 +48,13 @@ def make_persona(slug: str) -> Persona:
     return Persona(clinic=clinic, api_key=key, clinician=clinician, supervisor=supervisor, client=client)
 
 
+@pytest.fixture(autouse=True)
+def _fhir_canonical_base(settings) -> None:
+    """The test client reaches the server as http://testserver; its canonicals say the same (FHIR_CANONICAL_BASE)."""
+    settings.FHIR_CANONICAL_BASE = "http://testserver/fhir"
+    settings.FHIR_CANONICAL_ALIASES = []
+
+
 @pytest.fixture
 def north(db) -> Persona:
     return make_persona("north")

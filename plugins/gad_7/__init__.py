@@ -15,6 +15,23 @@ FREQUENCY = (
     AnswerOption(3, "Nearly every day", Code(LOINC, "LA6571-9", "Nearly every day")),
 )
 
+# LOINC's item 68509-9 (GAD-7 item 2) is shared with other LOINC panels and carries its own answer list, whose
+# third point is "More days than not" (LA18938-3) instead of "More than half the days" (LA6570-1). LOINC's GAD-7
+# form 69737-5 uses that list for item 2: in its LHC-Forms rendering (uwcirg/fhir-questionnaires GAD-7.json, option
+# prefix "2", ordinalValue 2) and in LOINC's PHQ-4 form 69724-3, which reuses the item. Both codes mean the GAD-7's
+# third column, 2 points (Spitzer et al. 2006); the other six GAD-7 items use LOINC list LL358-3 (FREQUENCY) only.
+FREQUENCY_ITEM_2 = (
+    FREQUENCY[0],
+    FREQUENCY[1],
+    AnswerOption(
+        2,
+        "More than half the days",
+        Code(LOINC, "LA6570-1", "More than half the days"),
+        also_codes=(Code(LOINC, "LA18938-3", "More days than not"),),
+    ),
+    FREQUENCY[3],
+)
+
 # (label, published wording, item LOINC code). Item 6's code is LOINC's "last 4 weeks" term,
 # the one LOINC's own GAD-7 panel uses.
 SYMPTOMS = (
@@ -32,7 +49,7 @@ ITEMS = tuple(
         link_id=str(number),
         label=f"Item {number} ({label})",
         text=text,
-        options=FREQUENCY,
+        options=FREQUENCY_ITEM_2 if number == 2 else FREQUENCY,
         code=Code(LOINC, code, text),
     )
     for number, (label, text, code) in enumerate(SYMPTOMS, start=1)

@@ -22,6 +22,10 @@ DIFFICULTY = (
     AnswerOption(3, "Extremely difficult", Code(LOINC, "LA6574-3", "Extremely difficult")),
 )
 
+# LOINC's PHQ-9 form 44249-1 uses answer list LL358-3 (FREQUENCY) for all nine items and the DIFFICULTY codes for
+# 69722-7; its LHC-Forms rendering (uwcirg/fhir-questionnaires CIRG-PHQ-9.json) has no other answer code for any
+# of them, so, unlike GAD-7 item 2, no item here takes a second LOINC list.
+
 # (label, published wording, item LOINC code); each is asked "over the last 2 weeks".
 SYMPTOMS = (
     ("interest", "Little interest or pleasure in doing things", "44250-9"),

@@ -39,7 +39,7 @@ SEARCH_PARAMS = {
 }
 
 INTERACTIONS = {
-    "Questionnaire": ["read", "vread", "search-type"],
+    "Questionnaire": ["read", "vread", "search-type", "create"],
     "QuestionnaireResponse": ["read", "vread", "history-instance", "search-type", "create", "update", "delete"],
     "Observation": ["read", "search-type"],
 }

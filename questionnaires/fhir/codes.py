@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
+from urllib.parse import urlsplit
+
+from django.conf import settings
 
 from questionnaires.contract import LOINC, AnswerOption, Code, Item, Questionnaire
 
@@ -20,6 +24,68 @@ OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-catego
 UCUM = "http://unitsofmeasure.org"
 
 __all__ = ["LOINC"]
+
+
+_LOINC_CODE = re.compile(r"^\d{1,7}-\d$")
+_LOINC_ANSWER_CODE = re.compile(r"^LA\d{1,7}-\d$")
+
+
+def canonical_base() -> str:
+    """The base of every canonical this server mints (FHIR_CANONICAL_BASE), never the request's Host."""
+    return settings.FHIR_CANONICAL_BASE
+
+
+def own_canonical_bases() -> tuple[str, ...]:
+    """The canonical base and its former values (FHIR_CANONICAL_ALIASES), all read as this server's own."""
+    return (settings.FHIR_CANONICAL_BASE, *settings.FHIR_CANONICAL_ALIASES)
+
+
+def is_loinc_system(system: str | None) -> bool:
+    """LOINC's system URI, also as https or with a trailing slash (both seen from real senders)."""
+    return system is not None and system.strip().rstrip("/").removeprefix("https://").removeprefix("http://") in (
+        "loinc.org",
+        "www.loinc.org",
+    )
+
+
+def looks_like_loinc_code(code: str) -> bool:
+    return bool(_LOINC_CODE.match(code))
+
+
+def looks_like_loinc_answer_code(code: str | None) -> bool:
+    return code is not None and bool(_LOINC_ANSWER_CODE.match(code))
+
+
+def loinc_form_code(url: str) -> str | None:
+    """The LOINC panel code a LOINC form URL names: http://loinc.org/q/44249-1, also https, /44249-1, or `|2.77`."""
+    parts = urlsplit(url.partition("|")[0].strip())
+    if parts.scheme not in ("http", "https") or parts.netloc not in ("loinc.org", "www.loinc.org"):
+        return None
+    segments = [segment for segment in parts.path.split("/") if segment]
+    if len(segments) == 2 and segments[0] == "q" and looks_like_loinc_code(segments[1]):
+        return segments[1]
+    if len(segments) == 1 and looks_like_loinc_code(segments[0]):
+        return segments[0]
+    return None
+
+
+def loinc_code_in_definition(definition: str | None) -> str | None:
+    """The LOINC item code an `item.definition` names, or None when it names none.
+
+    Read forms: `http://loinc.org/q/44249-1#44250-9` (a LOINC form's canonical and the item's code as the
+    SDC linkId fragment), `http://loinc.org#44250-9`, `http://loinc.org/44250-9` and
+    `http://loinc.org/rdf/44250-9`; http or https.
+    """
+    if not definition:
+        return None
+    url, _, fragment = definition.strip().partition("#")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or parts.netloc not in ("loinc.org", "www.loinc.org"):
+        return None
+    if fragment:
+        return fragment if looks_like_loinc_code(fragment) else None
+    last = [segment for segment in parts.path.split("/") if segment][-1:] or [""]
+    return last[0] if looks_like_loinc_code(last[0]) else None
 
 
 def questionnaire_url(base: str, questionnaire_id: str) -> str:

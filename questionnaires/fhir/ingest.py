@@ -8,12 +8,13 @@ instead of storing a second one.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, time
 from typing import Any
 from urllib.parse import unquote
 
 from django.contrib.auth import get_user_model
-from django.utils import timezone
 
+from questionnaires.fhir.foreign import ForeignForm, foreign_form
 from questionnaires.fhir.outcome import FhirError, Issue, fhir_error
 from questionnaires.fhir.response import ROOT, ParsedResponse, questionnaire_response_parse
 from questionnaires.fhir.response_export import idempotency_key_for
@@ -21,6 +22,8 @@ from questionnaires.fhir.search import reference_id
 from questionnaires.models import Response
 from questionnaires.principals import Principal
 from questionnaires.registry import get_registry
+from questionnaires.selectors.clinics import clinic_time_zone
+from questionnaires.selectors.foreign_questionnaires import foreign_questionnaire_find
 from questionnaires.selectors.responses import response_get_visible
 from questionnaires.services.corrections import response_amend, response_retract
 from questionnaires.services.errors import ServiceError
@@ -33,6 +36,11 @@ FIELD_PATHS = {
     "questionnaire": f"{ROOT}.questionnaire",
     "version": f"{ROOT}.questionnaire",
 }
+
+
+DATE_ONLY_HOUR = time(12)
+"""A response dated by day only is placed at noon of that day in the clinic's time zone: the same calendar
+day wherever the clinic is, and never a day earlier in UTC-minus zones as midnight UTC would be."""
 
 
 @dataclass
@@ -66,7 +74,9 @@ def fhir_response_create(
     (FHIR R4: amended = "completed, then changes or additions made afterwards"): it becomes the
     current version and is re-scored.
     """
-    parsed = questionnaire_response_parse(payload, registry=get_registry())
+    parsed = questionnaire_response_parse(
+        payload, registry=get_registry(), registered_form=_registered_forms_of(principal.clinic_id)
+    )
     identifier = conditional_identifier(if_none_exist) or parsed.identifier
     # The identifier is this caller's Idempotency-Key: a resend with the same content answers the
     # first response; another caller's identical identifier is another response; other content is a conflict.
@@ -82,7 +92,7 @@ def fhir_response_create(
         "version": parsed.definition.version,  # recorded explicitly even when the EHR left it out
         "client": parsed.client_external_id,
         "rater": parsed.definition.respondent,
-        "authored": (parsed.authored or timezone.now()).isoformat(),
+        "authored": authored_moment(parsed.authored, clinic_id=principal.clinic_id).isoformat(),
         "answers": parsed.answers,
     }
     clinician = _clinician_username(principal, parsed.author_reference)
@@ -93,6 +103,23 @@ def fhir_response_create(
     except ServiceError as error:
         raise _as_fhir_error(error, parsed) from None
     return Created(response=result.response, created=result.created, parsed=parsed)
+
+
+def authored_moment(authored: datetime | date, *, clinic_id: int) -> datetime:
+    """A dateTime as sent; a date alone at DATE_ONLY_HOUR in the clinic's time zone."""
+    if isinstance(authored, datetime):
+        return authored
+    return datetime.combine(authored, DATE_ONLY_HOUR, tzinfo=clinic_time_zone(clinic_id=clinic_id))
+
+
+def _registered_forms_of(clinic_id: int):
+    def find(url: str, version: str | None) -> ForeignForm | None:
+        stored = foreign_questionnaire_find(clinic_id=clinic_id, url=url, version=version)
+        if stored is None:
+            return None
+        return foreign_form(stored.url, stored.version, stored.mapping, origin="registered")
+
+    return find
 
 
 def fhir_response_update(
@@ -144,7 +171,9 @@ def _update(principal: Principal, response: Response, payload: Any, reason: str 
             principal=principal, response_id=str(response.pk), reason=reason or "entered in error (FHIR update)"
         )
         return Created(response=retracted, created=False, parsed=None)
-    parsed = questionnaire_response_parse(payload, registry=get_registry())
+    parsed = questionnaire_response_parse(
+        payload, registry=get_registry(), registered_form=_registered_forms_of(principal.clinic_id)
+    )
     return _amend(principal, response, parsed, reason)
 
 
@@ -159,8 +188,7 @@ def _amend(principal: Principal, response: Response, parsed: ParsedResponse, rea
         raise fhir_error(422, "business-rule", f"an amendment must answer {stored_questionnaire}",
                          expression=FIELD_PATHS["questionnaire"])
     amendment: dict[str, Any] = {"answers": parsed.answers, "reason": reason or DEFAULT_REASON}
-    if parsed.authored is not None:
-        amendment["authored"] = parsed.authored.isoformat()
+    amendment["authored"] = authored_moment(parsed.authored, clinic_id=principal.clinic_id).isoformat()
     try:
         result = response_amend(principal=principal, response_id=str(response.pk), payload=amendment)
     except ServiceError as error:

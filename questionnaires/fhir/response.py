@@ -3,25 +3,38 @@
 Only `completed` and `amended` responses are accepted: an `in-progress` one is rejected with an
 OperationOutcome rather than stored unscored, because every stored response is scored and counted
 in the clinic's metrics, and a half-filled form would be counted as a finished one.
+
+Items are identified by what the resource says (see `identify`), answers by their code in any of the
+LOINC answer lists the instrument's LOINC forms use, by the sender's form's declared weight, or by an
+unambiguous number. What is certain but unusual (a different wording, a sender's total that disagrees
+with ours) is returned as warnings beside the 201; what could be scored wrongly is refused.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 import pydantic
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse as QRModel
 
-from questionnaires.contract import LOINC, Item, Number, Questionnaire
-from questionnaires.fhir.codes import ORDINAL_EXTENSIONS, answer_system, item_by_code
+from questionnaires.contract import Item, Number, Questionnaire, ScoringError
+from questionnaires.fhir.canonical import RegisteredForm, Resolved, resolve_canonical
+from questionnaires.fhir.codes import (
+    ORDINAL_EXTENSIONS,
+    answer_system,
+    is_loinc_system,
+    looks_like_loinc_answer_code,
+)
+from questionnaires.fhir.foreign import ForeignItem
+from questionnaires.fhir.identify import TOTAL, identify
 from questionnaires.fhir.outcome import FhirError, Issue
-from questionnaires.fhir.questionnaire import served_texts
+from questionnaires.fhir.wording import Wordings
+from questionnaires.scoring import score_answers
 from questionnaires.validation import validate_answers
 
 ACCEPTED_STATUSES = ("completed", "amended")
@@ -31,18 +44,21 @@ ROOT = "QuestionnaireResponse"
 
 # External ids are the integration's own (any printable text without "/"), not only FHIR-shaped ids.
 _PATIENT_REFERENCE = re.compile(r"(?:^|/)Patient/([^/]{1,128})(?:/_history/[^/]+)?$")
-_QUESTIONNAIRE_CANONICAL = re.compile(r"(?:^|/)Questionnaire/([^/|?#]+)$")
 
 
 @dataclass
 class ParsedResponse:
-    """What the ingest hands to the submission service; `version_given` records whether the EHR pinned it."""
+    """What the ingest hands to the submission service; `version_given` records whether the EHR pinned it.
+
+    `authored` is a date (no time given: the ingest places it in the clinic's day) or an aware datetime.
+    `warnings` are issues of severity warning for the OperationOutcome returned with the 201.
+    """
 
     definition: Questionnaire
     version_given: bool
     client_external_id: str
     status: str
-    authored: datetime | None
+    authored: datetime | date
     answers: dict[str, Number]
     identifier: tuple[str, str] | None = None
     author_reference: str | None = None
@@ -54,26 +70,43 @@ class _Answered:
     item: Item
     path: str
     raw: list[Any]
+    form_item: ForeignItem | None = None
+
+
+@dataclass
+class _Total:
+    link_id: str
+    path: str
+    raw: list[Any]
 
 
 class _Problems:
-    """Every issue found so far, and which linkIds already have one."""
+    """Every issue found so far, and which linkIds already have one; warnings are kept apart."""
 
     def __init__(self) -> None:
         self.issues: list[Issue] = []
         self.link_ids: set[str] = set()
+        self.warnings: list[Issue] = []
 
     def add(self, code: str, diagnostics: str, *expressions: str, link_id: str | None = None) -> None:
         self.issues.append(Issue(code=code, diagnostics=diagnostics, expression=tuple(e for e in expressions if e)))
         if link_id is not None:
             self.link_ids.add(link_id)
 
+    def warn(self, code: str, diagnostics: str, *expressions: str) -> None:
+        self.warnings.append(
+            Issue(code=code, diagnostics=diagnostics, expression=tuple(e for e in expressions if e), severity="warning")
+        )
 
-def questionnaire_response_parse(payload: Any, *, registry: Any) -> ParsedResponse:
+
+def questionnaire_response_parse(
+    payload: Any, *, registry: Any, registered_form: RegisteredForm | None = None
+) -> ParsedResponse:
     """The response's definition, subject and answers, or a FhirError listing every problem.
 
     Structural errors (not a QuestionnaireResponse, malformed FHIR) are 400; content that does not
-    fit the questionnaire is 422, with one issue per problem and its FHIRPath.
+    fit the questionnaire is 422, with one issue per problem and its FHIRPath. `registered_form`
+    looks up the caller's clinic's registered foreign forms by (url, version).
     """
     model = _model(payload)
     problems = _Problems()
@@ -87,27 +120,32 @@ def questionnaire_response_parse(payload: Any, *, registry: Any) -> ParsedRespon
         else:
             message = f"status '{status}' is not accepted: use 'completed' or 'amended'"
         raise FhirError(422, [Issue(code="business-rule", diagnostics=message, expression=(f"{ROOT}.status",))])
-    definition, version_given = _definition(model.questionnaire, registry)
+    resolved = resolve_canonical(
+        model.questionnaire, registry=registry, payload=payload, registered_form=registered_form
+    )
+    definition = resolved.definition
     client_external_id = _subject(model.subject, problems)
-    authored = _authored(model.authored)
-    answered = _answered_items(model.item or [], f"{ROOT}", definition, problems)
+    authored = _authored(model.authored, problems)
+    answered, totals = _answered_items(model.item or [], ROOT, resolved, problems)
     answers = _convert(answered, definition, problems)
     _check_with_plugin(definition, answers, answered, problems)
     if problems.issues:
         raise FhirError(422, problems.issues)
+    _compare_totals(totals, definition, answers, problems)
     identifier = None
     if model.identifier is not None and model.identifier.value:
         identifier = (model.identifier.system or "", model.identifier.value)
     author = model.author.reference if model.author is not None and model.author.reference else None
     return ParsedResponse(
         definition=definition,
-        version_given=version_given,
+        version_given=resolved.version_given,
         client_external_id=client_external_id or "",
         status=status,
-        authored=authored,
+        authored=cast(datetime | date, authored),  # a missing or partial one was a problem above
         answers=answers,
         identifier=identifier,
         author_reference=author,
+        warnings=problems.warnings,
     )
 
 
@@ -153,43 +191,6 @@ def _pydantic_issue(entry: dict) -> Issue:
     return Issue(code="structure", diagnostics=f"{path}: {entry.get('msg', 'invalid')}", expression=(path,))
 
 
-def _definition(canonical: str | None, registry: Any) -> tuple[Questionnaire, bool]:
-    """Resolve `url|version`; without a version, the current one (the caller records which)."""
-    where = f"{ROOT}.questionnaire"
-    if not canonical:
-        raise FhirError(
-            422,
-            [Issue(code="required", diagnostics="questionnaire (the canonical URL) is required", expression=(where,))],
-        )
-    url, _, version = canonical.partition("|")
-    url = url.strip().rstrip("/")
-    match = _QUESTIONNAIRE_CANONICAL.search(url)
-    questionnaire_id = match.group(1) if match else None
-    if questionnaire_id is None or registry.get(questionnaire_id) is None:
-        # An EHR may name the form by its LOINC panel code (e.g. http://loinc.org/q/44249-1).
-        last_segment = url.rsplit("/", 1)[-1]
-        by_panel = {d.id for d in registry.all() if d.code is not None and d.code.code == last_segment}
-        questionnaire_id = by_panel.pop() if len(by_panel) == 1 else questionnaire_id
-    if questionnaire_id is None or registry.get(questionnaire_id) is None:
-        raise FhirError(
-            422, [Issue(code="not-found", diagnostics=f"unknown questionnaire {canonical!r}", expression=(where,))]
-        )
-    definition = registry.get(questionnaire_id, version or None)
-    if definition is None:
-        known = ", ".join(d.version for d in registry.all() if d.id == questionnaire_id)
-        raise FhirError(
-            422,
-            [
-                Issue(
-                    code="not-found",
-                    expression=(where,),
-                    diagnostics=f"questionnaire {questionnaire_id} has no version {version!r} (known: {known})",
-                )
-            ],
-        )
-    return definition, bool(version)
-
-
 def _subject(subject: Any, problems: _Problems) -> str | None:
     where = f"{ROOT}.subject"
     if subject is None:
@@ -207,47 +208,85 @@ def _subject(subject: Any, problems: _Problems) -> str | None:
     return None
 
 
-def _authored(authored: Any) -> datetime | None:
-    """A date alone is taken as midnight UTC; no `authored` leaves it to the service (receipt time)."""
+def _authored(authored: Any, problems: _Problems) -> datetime | date | None:
+    """When the answers were given: required, and at least to the day.
+
+    A dateTime keeps its offset; a date alone is returned as a date for the ingest to place at noon in
+    the clinic's time zone; a year or year-month cannot say which session the answers belong to.
+    """
+    where = f"{ROOT}.authored"
     if authored is None:
+        problems.add(
+            "required",
+            "authored is required: when the answers were given, as a dateTime with its offset "
+            "(e.g. 2025-05-06T10:20:00-04:00) or at least the day (2025-05-06); the time of receipt is not "
+            "the time of answering",
+            where,
+        )
         return None
     if isinstance(authored, datetime):
         return authored if authored.tzinfo is not None else authored.replace(tzinfo=UTC)
     if isinstance(authored, date):
-        return datetime.combine(authored, time(0), tzinfo=UTC)
-    raise FhirError(
-        422, [Issue(code="value", diagnostics="authored must be a dateTime", expression=(f"{ROOT}.authored",))]
+        return authored
+    problems.add(
+        "value",
+        f"authored {authored!r} gives only a year or a month: send the day the answers were given (YYYY-MM-DD), "
+        "or better the dateTime with its offset",
+        where,
     )
+    return None
 
 
-def _answered_items(items: Iterable[Any], path: str, definition: Questionnaire, problems: _Problems) -> list[_Answered]:
+def _answered_items(
+    items: Iterable[Any], path: str, resolved: Resolved, problems: _Problems
+) -> tuple[list[_Answered], list[_Total]]:
     """Flatten nested groups and answer-nested items into the definition's items, with their FHIRPaths."""
+    definition = resolved.definition
     answered: list[_Answered] = []
+    totals: list[_Total] = []
     seen: dict[str, str] = {}
-    texts = _accepted_texts(definition)
+    wordings = Wordings(definition)
 
     def walk(children: Iterable[Any], parent: str) -> None:
         for index, child in enumerate(children):
             here = f"{parent}.item[{index}]"
             answers = list(child.answer or [])
-            item = _match_item(definition, child.linkId)
-            if item is None:
-                if _is_total(definition, child.linkId):
-                    pass  # a score the EHR computed itself; ours is derived from the answers
-                elif answers:
+            identity = identify(child.linkId, child.definition, definition=definition, form=resolved.form)
+            target = identity.target
+            if identity.ambiguous:
+                if answers:
+                    named = "; ".join(
+                        f"{' and '.join(clues)} name{'s' if len(clues) == 1 else ''} {_target_name(definition, t)}"
+                        for t, clues in identity.clues.items()
+                    )
                     problems.add(
                         "invalid",
-                        f"linkId {child.linkId!r} is not an item of {definition.id} {definition.version}",
+                        f"linkId {child.linkId!r} is ambiguous: {named}; send a linkId and definition that agree",
+                        here,
+                    )
+            elif target == TOTAL:
+                totals.append(_Total(link_id=child.linkId, path=here, raw=answers))
+            elif target is None or target.startswith("?"):
+                if answers:
+                    what = f" (LOINC {target[1:]})" if target else ""
+                    problems.add(
+                        "invalid",
+                        f"linkId {child.linkId!r}{what} is not an item of {definition.id} {definition.version}",
+                        f"{here}.linkId",
+                    )
+            elif (item := definition.item(target)) is None:
+                # A registered form mapped onto an item the plugin's current version no longer has.
+                if answers:
+                    problems.add(
+                        "invalid",
+                        f"linkId {child.linkId!r} maps onto item {target}, which {definition.id} "
+                        f"{definition.version} does not have",
                         f"{here}.linkId",
                     )
             else:
-                if child.text and not _text_agrees(child.text, texts.get(item.link_id, set())):
-                    problems.add(
-                        "invalid",
-                        f"linkId {child.linkId!r}: item text {child.text!r} contradicts item {item.link_id} of "
-                        f"{definition.id} {definition.version}",
-                        f"{here}.text",
-                        link_id=item.link_id,
+                if child.text:
+                    _check_text(
+                        child, here, item, definition, wordings, problems, certain=identity.by_code or resolved.own
                     )
                 if item.link_id in seen:
                     problems.add(
@@ -258,58 +297,61 @@ def _answered_items(items: Iterable[Any], path: str, definition: Questionnaire, 
                     )
                 elif answers:
                     seen[item.link_id] = here
-                    answered.append(_Answered(item=item, path=here, raw=answers))
+                    answered.append(_Answered(item=item, path=here, raw=answers, form_item=identity.form_item))
             walk(child.item or [], here)
             for answer_index, answer in enumerate(answers):
                 walk(answer.item or [], f"{here}.answer[{answer_index}]")
 
     walk(items, path)
-    return answered
+    return answered, totals
 
 
-def _match_item(definition: Questionnaire, link_id: str) -> Item | None:
-    item = definition.item(link_id)
-    if item is None:
-        # EHR forms generated from LOINC use the item codes as linkIds ("/44250-9").
-        item = item_by_code(definition, link_id.strip().lstrip("/"))
-    return item
+def _target_name(definition: Questionnaire, target: str) -> str:
+    if target == TOTAL:
+        return f"the {definition.id} total"
+    if target.startswith("?"):
+        return f"LOINC {target[1:]}, not an item of {definition.id}"
+    return f"item {target}"
 
 
-def _is_total(definition: Questionnaire, link_id: str) -> bool:
-    return definition.total_code is not None and link_id.strip().lstrip("/") == definition.total_code.code
-
-
-def _normalise(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).casefold()
-    return re.sub(r"[\W_]+", " ", text).strip()
-
-
-def _accepted_texts(definition: Questionnaire) -> dict[str, set[str]]:
-    """Every wording that names an item: plugin text, served text (packs), labels, translations, code display.
-
-    Items whose wording the project does not know (licensed text it may not hold) accept any text.
-    """
-    served = served_texts(definition)
-    accepted: dict[str, set[str]] = {}
-    for item in definition.items:
-        wordings = {item.text, served.get(item.link_id)}
-        if not any(wordings):
-            continue
-        wordings |= {item.label, item.code.display if item.code else None}
-        for translation in definition.translations.values():
-            wordings |= {translation.labels.get(item.link_id), translation.texts.get(item.link_id)}
-        accepted[item.link_id] = {_normalise(w) for w in wordings if w}
-    return accepted
-
-
-def _text_agrees(text: str, accepted: set[str]) -> bool:
-    """Agreement allows a shortened or lengthened wording (an EHR's display text), not a different question."""
-    if not accepted:
-        return True
-    given = _normalise(text)
-    if not given:
-        return True
-    return any(given == known or (len(given) >= 12 and (given in known or known in given)) for known in accepted)
+def _check_text(
+    child: Any,
+    here: str,
+    item: Item,
+    definition: Questionnaire,
+    wordings: Wordings,
+    problems: _Problems,
+    *,
+    certain: bool,
+) -> None:
+    """A different question's text is refused; another wording of a certainly identified item is a warning."""
+    verdict = wordings.judge(child.text, item.link_id)
+    if verdict.agrees:
+        return
+    where = f"{here}.text"
+    if verdict.other_item is not None:
+        problems.add(
+            "invalid",
+            f"linkId {child.linkId!r}: item text {child.text!r} is the question of item {verdict.other_item} of "
+            f"{definition.id} {definition.version}, not of item {item.link_id}",
+            where,
+            link_id=item.link_id,
+        )
+    elif certain:
+        problems.warn(
+            "informational",
+            f"linkId {child.linkId!r}: item text {child.text!r} differs from the wording of {definition.id} item "
+            f"{item.link_id}; the item is identified by its code, and the answer is scored as item {item.link_id}",
+            where,
+        )
+    else:
+        problems.add(
+            "invalid",
+            f"linkId {child.linkId!r}: item text {child.text!r} contradicts item {item.link_id} of "
+            f"{definition.id} {definition.version}",
+            where,
+            link_id=item.link_id,
+        )
 
 
 def _convert(answered: list[_Answered], definition: Questionnaire, problems: _Problems) -> dict[str, Any]:
@@ -325,15 +367,17 @@ def _convert(answered: list[_Answered], definition: Questionnaire, problems: _Pr
             )
             continue
         answer_path = f"{path}.answer[0]"
-        value = _answer_value(entry.raw[0], item, definition, answer_path, problems)
+        value = _answer_value(entry.raw[0], item, definition, answer_path, problems, entry.form_item)
         if value is not None:
             answers[item.link_id] = value
     return answers
 
 
-def _answer_value(answer: Any, item: Item, definition: Questionnaire, path: str, problems: _Problems) -> Any:
+def _answer_value(
+    answer: Any, item: Item, definition: Questionnaire, path: str, problems: _Problems, form_item: ForeignItem | None
+) -> Any:
     if answer.valueCoding is not None:
-        return _coded_value(answer, item, definition, path, problems)
+        return _coded_value(answer, item, definition, path, problems, form_item)
     if answer.valueInteger is not None:
         return answer.valueInteger
     if answer.valueDecimal is not None:
@@ -355,47 +399,93 @@ def _answer_value(answer: Any, item: Item, definition: Questionnaire, path: str,
     return None
 
 
-def _coded_value(answer: Any, item: Item, definition: Questionnaire, path: str, problems: _Problems) -> int | None:
-    """Match a Coding by its code (LOINC answer code or our own), falling back to its ordinal-value extension."""
+def _coded_value(
+    answer: Any, item: Item, definition: Questionnaire, path: str, problems: _Problems, form_item: ForeignItem | None
+) -> Number | None:
+    """The scale point a Coding names, the same whatever optional parts (system, display, version) it carries.
+
+    In order: the weight the sender's form declares for that code; a code the instrument knows (its
+    LOINC answer codes, the other LOINC lists its LOINC forms use, the project's own codes), with or
+    without a system; else, for a code of the sender's own system, its ordinalValue/itemWeight. A LOINC
+    answer code the item does not know is refused, with or without its system or an ordinal value.
+    """
     coding = answer.valueCoding
+    where = f"{path}.valueCoding"
     if item.type != "choice":
         problems.add(
             "value",
             f"linkId {item.link_id!r} is a {item.type} item: answer with value{item.type.title()}",
-            f"{path}.valueCoding",
+            where,
             link_id=item.link_id,
         )
         return None
-    own_system = answer_system_suffix(definition)
-    by_code = None
-    for option in item.options:
-        if option.code is not None and coding.code == option.code.code and coding.system in (None, option.code.system):
-            by_code = option.value
-        elif coding.code == str(option.value) and (coding.system is None or coding.system.endswith(own_system)):
-            by_code = option.value
+    known = _known_value(item, definition, coding, bare_numbers=form_item is None)
+    declared = None
+    if form_item is not None:
+        option = form_item.option_for(coding.system, coding.code)
+        declared = option.weight if option is not None else None
+    if declared is not None and known is not None and declared != known:
+        problems.add(
+            "value",
+            f"linkId {item.link_id!r}: code {coding.code!r} is worth {known} on {definition.id}, "
+            f"but the sender's form gives it {declared}",
+            where,
+            link_id=item.link_id,
+        )
+        return None
+    value = declared if declared is not None else known
     ordinal = _ordinal(coding.extension) if _ordinal(coding.extension) is not None else _ordinal(answer.extension)
-    option_values = {option.value for option in item.options}
-    if by_code is not None:
-        if ordinal is not None and ordinal != by_code:
+    if value is not None:
+        if ordinal is not None and ordinal != value:
             problems.add(
                 "value",
-                f"linkId {item.link_id!r}: code {coding.code!r} means {by_code} but its ordinal value says {ordinal}",
-                f"{path}.valueCoding",
+                f"linkId {item.link_id!r}: code {coding.code!r} means {value} but its ordinal value says {ordinal}",
+                where,
                 link_id=item.link_id,
             )
             return None
-        return by_code
-    if ordinal is not None and ordinal in option_values and (coding.code is None or coding.system not in (LOINC,)):
-        return int(ordinal)
+        return _number(value)
+    foreign_code = coding.code is None or not (
+        is_loinc_system(coding.system)
+        or (coding.system is None and looks_like_loinc_answer_code(coding.code))
+        or (coding.system or "").endswith(answer_system_suffix(definition))
+    )
+    if ordinal is not None and foreign_code:
+        return _number(ordinal)
     allowed = ", ".join(_option_description(option) for option in item.options)
     problems.add(
         "code-invalid",
         f"linkId {item.link_id!r}: answer {coding.system or ''}|{coding.code or ''} is "
         f"not one of the item's options ({allowed})",
-        f"{path}.valueCoding",
+        where,
         link_id=item.link_id,
     )
     return None
+
+
+def _known_value(item: Item, definition: Questionnaire, coding: Any, *, bare_numbers: bool) -> Decimal | None:
+    """The option value of a code the instrument knows; `bare_numbers`: the project's own codes ("0".."3")."""
+    own_system = answer_system_suffix(definition)
+    for option in item.options:
+        for code in (option.code, *option.also_codes):
+            if code is None or coding.code != code.code:
+                continue
+            if (
+                coding.system is None
+                or coding.system == code.system
+                or (is_loinc_system(coding.system) and is_loinc_system(code.system))
+            ):
+                return Decimal(option.value)
+        if coding.code == str(option.value) and (
+            (coding.system is not None and coding.system.endswith(own_system))
+            or (coding.system is None and bare_numbers)
+        ):
+            return Decimal(option.value)
+    return None
+
+
+def _number(value: Decimal) -> Number:
+    return int(value) if value == value.to_integral_value() else value
 
 
 def answer_system_suffix(definition: Questionnaire) -> str:
@@ -437,3 +527,45 @@ def _check_with_plugin(
         label = f"linkId {link_id!r}: " if link_id else ""
         message = "a required item has no answer" if problem.message == "required" else problem.message
         problems.add(code, f"{label}{message}", where)
+
+
+def _compare_totals(
+    totals: list[_Total], definition: Questionnaire, answers: dict[str, Any], problems: _Problems
+) -> None:
+    """A sender's computed total is never stored; one that disagrees with the instrument's scoring is a warning.
+
+    Compared only for declaratively scored instruments (the project's own engine, pure and cheap); a
+    plugin's custom `score()` runs in the scoring worker, behind its fault boundary.
+    """
+    if not totals or definition.score is not None:
+        return
+    try:
+        computed = score_answers(definition, answers).total
+    except ScoringError:
+        return
+    for total in totals:
+        sent = _sent_total(total.raw)
+        if sent is not None and sent != computed:
+            problems.warn(
+                "value",
+                f"linkId {total.link_id!r}: the sender's total {sent} differs from the {definition.id} total "
+                f"{computed} computed from the answers; the computed total is stored, the sender's is not",
+                f"{total.path}.answer[0]",
+            )
+
+
+def _sent_total(raw: list[Any]) -> Decimal | None:
+    if len(raw) != 1:
+        return None
+    answer = raw[0]
+    for value in (
+        answer.valueInteger,
+        answer.valueDecimal,
+        answer.valueQuantity.value if answer.valueQuantity else None,
+    ):
+        if value is not None:
+            try:
+                return Decimal(str(value))
+            except InvalidOperation:
+                return None
+    return None

@@ -23,8 +23,13 @@ from questionnaires.api.throttling import CredentialThrottle
 from questionnaires.contract import Questionnaire
 from questionnaires.fhir.bundle import history_bundle, searchset_bundle
 from questionnaires.fhir.capability import capability_statement
-from questionnaires.fhir.codes import FHIR_JSON
+from questionnaires.fhir.codes import FHIR_JSON, canonical_base
 from questionnaires.fhir.errors import fhir_exception_handler
+from questionnaires.fhir.foreign_registration import (
+    foreign_id,
+    foreign_questionnaire_create,
+    foreign_questionnaire_resource,
+)
 from questionnaires.fhir.formats import PARSERS, RENDERERS
 from questionnaires.fhir.ingest import (
     conditional_identifier,
@@ -48,6 +53,7 @@ from questionnaires.languages import language_from_header
 from questionnaires.models import Response, Score
 from questionnaires.principals import Principal
 from questionnaires.registry import get_registry
+from questionnaires.selectors.foreign_questionnaires import foreign_questionnaire_get, foreign_questionnaires_of
 from questionnaires.selectors.response_history import response_versions
 from questionnaires.selectors.responses import response_get_visible, responses_visible_to
 from questionnaires.services.audit import audit_record
@@ -117,7 +123,13 @@ class FhirView(APIView):
 
     @property
     def base(self) -> str:
+        """Where this request reached us: for Location headers and bundle links, never for identities."""
         return fhir_base(self.request)
+
+    @property
+    def canonical(self) -> str:
+        """The canonical base of the resources' identities (FHIR_CANONICAL_BASE)."""
+        return canonical_base()
 
     def params(self) -> dict[str, list[str]]:
         return {name: self.request.query_params.getlist(name) for name in self.request.query_params}
@@ -196,14 +208,42 @@ class MetadataView(FhirView):
 
 class QuestionnaireSearchView(FhirView):
     search_type = "Questionnaire"
+    audit_object_type = "fhir.Questionnaire"
+    allowed_kinds_by_method = {
+        "GET": frozenset({"api_key", "clinician", "supervisor", "client_token"}),
+        "POST": frozenset({"api_key", "supervisor"}),
+    }
 
     def get(self, request: Any) -> DRFResponse:
         params = self.search_params()
         offset, count = paging(params)
-        definitions = [d for d in get_registry().all() if _questionnaire_matches(d, params, self.base)]
-        page = definitions[offset : offset + count]
-        resources = [questionnaire_resource(d, base=self.base) for d in page]
-        return self.bundle("Questionnaire", resources, len(definitions), offset, count)
+        definitions = [d for d in get_registry().all() if _questionnaire_matches(d, params, self.canonical)]
+        resources = [questionnaire_resource(d, base=self.canonical) for d in definitions]
+        resources += [
+            foreign_questionnaire_resource(form)
+            for form in foreign_questionnaires_of(clinic_id=self.principal.clinic_id)
+            if _foreign_matches(form, params)
+        ]
+        return self.bundle("Questionnaire", resources[offset : offset + count], len(resources), offset, count)
+
+    def post(self, request: Any) -> DRFResponse:
+        """Register a sender's own form for this clinic: a map onto a plugin, never a replacement of one."""
+        registered = foreign_questionnaire_create(principal=self.principal, payload=request.data)
+        self.audit(action="create" if registered.created else "read", object_ids=[registered.stored.pk])
+        resource = foreign_questionnaire_resource(registered.stored)
+        location = f"{self.base}/Questionnaire/{resource['id']}"
+        return self.resource(resource, status=201 if registered.created else 200, headers={"Location": location})
+
+
+def _foreign_matches(form: Any, params: dict[str, list[str]]) -> bool:
+    """Registered forms answer a search by `url` (with `|version`) or `_id` only; other searches are the plugins'."""
+    if set(params) - {"url", "_id", "_count", "_offset"} or not ({"url", "_id"} & set(params)):
+        return False
+    for value in params.get("url", []):
+        url, _, version = value.partition("|")
+        if url.rstrip("/") != form.url or (version and version != form.version):
+            return False
+    return all(value == f"foreign-{form.pk}" for value in params.get("_id", []))
 
 
 def _questionnaire_matches(definition: Questionnaire, params: dict[str, list[str]], base: str) -> bool:
@@ -249,12 +289,18 @@ def _url_matches(value: str, url: str, definition: Questionnaire) -> bool:
 class QuestionnaireReadView(FhirView):
     def get(self, request: Any, questionnaire_id: str, version: str | None = None) -> DRFResponse:
         definition = get_registry().get(questionnaire_id, version)
+        registered_id = foreign_id(questionnaire_id) if definition is None and version is None else None
+        if registered_id is not None:
+            form = foreign_questionnaire_get(clinic_id=self.principal.clinic_id, foreign_id=registered_id)
+            if form is not None:
+                return self.resource(foreign_questionnaire_resource(form))
         if definition is None:
             what = f"Questionnaire/{questionnaire_id}" + (f"/_history/{version}" if version else "")
             raise fhir_error(404, "not-found", f"{what} is not known")
         language = language_from_header(request.META.get("HTTP_ACCEPT_LANGUAGE"), definition)
         return self.resource(
-            questionnaire_resource(definition, base=self.base, language=language), headers=_etag(definition.version)
+            questionnaire_resource(definition, base=self.canonical, language=language),
+            headers=_etag(definition.version),
         )
 
 
@@ -270,7 +316,7 @@ class QuestionnaireResponseView(FhirView):
         page = list(responses[offset : offset + count])
         self.audit(action="search", object_ids=[response.pk for response in page])
         registry = get_registry()
-        resources = [questionnaire_response_resource(r, _definition_of(r, registry), base=self.base) for r in page]
+        resources = [questionnaire_response_resource(r, _definition_of(r, registry), base=self.canonical) for r in page]
         return self.bundle("QuestionnaireResponse", resources, total, offset, count)
 
     def post(self, request: Any) -> DRFResponse:
@@ -280,7 +326,7 @@ class QuestionnaireResponseView(FhirView):
             if_none_exist=request.headers.get("If-None-Exist"),
             reason=request.headers.get(CORRECTION_REASON_HEADER),
         )
-        return self._written(request, created.response, created=created.created)
+        return self._written(request, created.response, created=created.created, warnings=_warnings_of(created))
 
     def put(self, request: Any) -> DRFResponse:
         """Conditional update: `PUT QuestionnaireResponse?identifier=system|value`."""
@@ -294,16 +340,28 @@ class QuestionnaireResponseView(FhirView):
             principal=self.principal, identifier=found, payload=request.data,
             reason=request.headers.get(CORRECTION_REASON_HEADER),
         )
-        return self._written(request, created.response, created=created.created)
+        return self._written(request, created.response, created=created.created, warnings=_warnings_of(created))
 
-    def _written(self, request: Any, response: Response, *, created: bool) -> DRFResponse:
+    def _written(self, request: Any, response: Response, *, created: bool, warnings: list[Issue]) -> DRFResponse:
         response = responses_visible_to(self.principal, include_retracted=True).get(pk=response.pk)
         self.audit(action="create" if created else "write", object_ids=[response.pk])
-        return written_response(self, request, response, created=created)
+        return written_response(self, request, response, created=created, warnings=warnings)
 
 
-def written_response(view: FhirView, request: Any, response: Response, *, created: bool) -> DRFResponse:
-    """201 or 200 with Location, ETag and the resource (or what `Prefer: return=` asks for)."""
+def _warnings_of(created: Any) -> list[Issue]:
+    return list(created.parsed.warnings) if created.parsed is not None else []
+
+
+def written_response(
+    view: FhirView, request: Any, response: Response, *, created: bool, warnings: list[Issue] | None = None
+) -> DRFResponse:
+    """201 or 200 with Location, ETag and the resource (or what `Prefer: return=` asks for).
+
+    Warnings (another wording of an item identified by its code, a sender's total that disagrees)
+    travel in an OperationOutcome: when asked for, or by default when there are any;
+    `Prefer: return=representation` keeps the resource.
+    """
+    warnings = warnings or []
     version = str(response.version)
     location = f"{view.base}/QuestionnaireResponse/{response.pk}/_history/{version}"
     headers = {
@@ -314,11 +372,15 @@ def written_response(view: FhirView, request: Any, response: Response, *, create
     prefer = request.headers.get("Prefer", "")
     if "return=minimal" in prefer:
         return DRFResponse(None, status=status, headers=headers)
-    if "return=OperationOutcome" in prefer:
+    if "return=OperationOutcome" in prefer or (warnings and "return=representation" not in prefer):
         message = "created" if created else f"stored; current version {version}"
-        body = operation_outcome([Issue(code="informational", severity="information", diagnostics=message)])
+        body = operation_outcome(
+            [Issue(code="informational", severity="information", diagnostics=message), *warnings]
+        )
         return view.resource(body, status=status, headers=headers)
-    resource = questionnaire_response_resource(response, _definition_of(response, get_registry()), base=view.base)
+    resource = questionnaire_response_resource(
+        response, _definition_of(response, get_registry()), base=view.canonical
+    )
     return view.resource(resource, status=status, headers=headers)
 
 
@@ -333,7 +395,9 @@ class QuestionnaireResponseReadView(FhirView):
                 what = f"QuestionnaireResponse/{response_id}/_history/{version}"
                 raise fhir_error(404, "not-found", f"{what} is not known")
         self.audit(action="read", object_ids=[response.pk])
-        resource = questionnaire_response_resource(response, _definition_of(response, get_registry()), base=self.base)
+        resource = questionnaire_response_resource(
+            response, _definition_of(response, get_registry()), base=self.canonical
+        )
         return self.resource(resource, headers=_etag(str(response.version)))
 
     def put(self, request: Any, response_id: str, version: str | None = None) -> DRFResponse:
@@ -345,7 +409,7 @@ class QuestionnaireResponseReadView(FhirView):
             reason=request.headers.get(CORRECTION_REASON_HEADER),
         )
         self.audit(action="write", object_ids=[created.response.pk])
-        return written_response(self, request, created.response, created=False)
+        return written_response(self, request, created.response, created=False, warnings=_warnings_of(created))
 
     def delete(self, request: Any, response_id: str, version: str | None = None) -> DRFResponse:
         if version is not None:
@@ -384,7 +448,7 @@ class QuestionnaireResponseHistoryView(FhirView):
         versions = list(reversed(response_versions(response)))  # newest first, as FHIR history reads
         self.audit(action="read", object_ids=[response.pk])
         entries = [
-            (questionnaire_response_resource(version, definition, base=self.base), index == len(versions) - 1)
+            (questionnaire_response_resource(version, definition, base=self.canonical), index == len(versions) - 1)
             for index, version in enumerate(versions)
         ]
         return self.resource(history_bundle(entries=entries, base=self.base, resource_type="QuestionnaireResponse"))
@@ -404,11 +468,11 @@ class ObservationView(FhirView):
         params = self.search_params()
         offset, count = paging(params)
         registry = get_registry()
-        scores = observations_search(_scores_visible_to(self.principal), params, registry=registry, base=self.base)
+        scores = observations_search(_scores_visible_to(self.principal), params, registry=registry, base=self.canonical)
         total = scores.count()
         page = list(scores[offset : offset + count])
         self.audit(action="search", object_ids=[score.pk for score in page])
-        resources = [_observation(score, registry, self.base) for score in page]
+        resources = [_observation(score, registry, self.canonical) for score in page]
         return self.bundle("Observation", resources, total, offset, count)
 
 
@@ -423,7 +487,7 @@ class ObservationReadView(FhirView):
         if score is None:
             raise fhir_error(404, "not-found", f"Observation/{observation_id} is not known")
         self.audit(action="read", object_ids=[score.pk])
-        return self.resource(_observation(score, get_registry(), self.base))
+        return self.resource(_observation(score, get_registry(), self.canonical))
 
 
 def _observation(score: Score, registry: Any, base: str) -> dict:

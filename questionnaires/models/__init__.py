@@ -7,6 +7,7 @@ from questionnaires.models.clinics import Clinic, StaffMembership, TherapyClient
 from questionnaires.models.credentials import ClientToken, ClinicAPIKey, StaffToken
 from questionnaires.models.equity import BackgroundCategory, ClientBackground
 from questionnaires.models.exports import ExportJob
+from questionnaires.models.foreign_questionnaires import ForeignQuestionnaire
 from questionnaires.models.goals import Goal
 from questionnaires.models.metrics import MetricRollup
 from questionnaires.models.plans import MeasurementPlan
@@ -28,6 +29,7 @@ __all__ = [
     "ClinicCareSettings",
     "EpisodeOfCare",
     "ExportJob",
+    "ForeignQuestionnaire",
     "Goal",
     "MeasurementPlan",
     "MetricRollup",
