@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from questionnaires.api.pagination import MAX_PAGE_SIZE
 from questionnaires.api.views.base import ApiListView, ApiView
-from tests.api.conftest import problem_fields, staff_api, wai_sr
+from tests.api.conftest import client_token_api, problem_fields, staff_api, wai_sr
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +49,7 @@ def test_the_walk_finds_every_list_endpoint():
 @pytest.mark.parametrize("path", [path for path, view in ROUTES if "get" in view.http_method_names
                                   and hasattr(view, "get")])
 def test_every_get_endpoint_refuses_a_parameter_it_does_not_read(north, path):
-    callers = [north.api(), staff_api(north.supervisor)]
+    callers = [north.api(), staff_api(north.supervisor), client_token_api(north.client)]  # /me/ is the client's
     answers = [caller.get(path, {"received_after": "2020-01-01", "colour": "red"}) for caller in callers]
     refused = [answer for answer in answers if answer.status_code == 400]
     assert refused, [(answer.status_code, answer.content[:200]) for answer in answers]
