@@ -48,6 +48,17 @@ class ResponseFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=Response.Status.choices)
     authored_after = UtcDateTimeFilter(field_name="authored_at", lookup_expr="gte")
     authored_before = UtcDateTimeFilter(field_name="authored_at", lookup_expr="lt")
+    received_after = UtcDateTimeFilter(
+        field_name="received_at", lookup_expr="gt", help_text="Only responses received after this time."
+    )
+    updated_since = UtcDateTimeFilter(
+        method="filter_updated_since",
+        help_text="Responses received, amended or retracted at or after this time, retracted ones included "
+        "(status `retracted`), oldest change first: what an integration polls to stay in sync.",
+    )
+
+    def filter_updated_since(self, queryset, name, value):
+        return queryset.filter(last_changed__gte=value)
 
     class Meta:
         model = Response

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework.pagination import PageNumberPagination
+from rest_framework.pagination import CursorPagination, PageNumberPagination
 
 from questionnaires.input_bounds import whole_number
 from questionnaires.services.errors import InvalidInput
@@ -62,3 +62,16 @@ class Pagination(PageNumberPagination):
                     "(a larger value is answered with pages of the maximum)."
                 )
         return parameters
+
+
+class ChangeCursorPagination(CursorPagination):
+    """Cursor pages in the order responses last changed: stable while new data arrives (new rows come last).
+
+    An integration keeps following `next`; a response amended or retracted later moves to the end
+    and is seen again, with its new version.
+    """
+
+    ordering = ("last_changed", "id")
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = MAX_PAGE_SIZE

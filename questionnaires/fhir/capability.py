@@ -23,6 +23,7 @@ SEARCH_PARAMS = {
         ("questionnaire", "reference", "The canonical URL (|version optional) or the questionnaire id"),
         ("status", "token", "completed (stored responses are always completed)"),
         ("authored", "date", "Authored time; prefixes eq, ne, gt, lt, ge, le, sa, eb; repeat for a range"),
+        ("_lastUpdated", "date", "When the current version was stored (received, amended or retracted): for sync"),
         ("author", "reference", "Practitioner/<username> or Patient/<external id>"),
         ("identifier", "token", "The identifier the EHR sent: system|value"),
         ("_id", "token", "The response id"),
@@ -36,18 +37,24 @@ SEARCH_PARAMS = {
         ("derived-from", "reference", "QuestionnaireResponse/<id>"),
         ("_id", "token", "The observation id"),
     ],
+    "Patient": [
+        ("identifier", "token", "The client's external id (system|value or the value)"),
+        ("_id", "token", "The client's external id"),
+    ],
 }
 
 INTERACTIONS = {
     "Questionnaire": ["read", "vread", "search-type", "create"],
     "QuestionnaireResponse": ["read", "vread", "history-instance", "search-type", "create", "update", "delete"],
     "Observation": ["read", "search-type"],
+    "Patient": ["read", "search-type"],
 }
 
 PROFILES = {
     "Questionnaire": "http://hl7.org/fhir/StructureDefinition/Questionnaire",
     "QuestionnaireResponse": "http://hl7.org/fhir/StructureDefinition/QuestionnaireResponse",
     "Observation": "http://hl7.org/fhir/StructureDefinition/Observation",
+    "Patient": "http://hl7.org/fhir/StructureDefinition/Patient",
 }
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta, timezone
 
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Coalesce
 
 from questionnaires.fhir.bundle import DEFAULT_COUNT, MAX_COUNT
 from questionnaires.fhir.capability import SEARCH_PARAMS
@@ -163,6 +164,11 @@ def questionnaire_responses_search(responses: QuerySet[Response], params: dict[s
         responses = responses.none()  # every stored response is completed
     if "authored" in params:
         responses = responses.filter(date_filter("authored_at", params["authored"], "authored"))
+    if "_lastUpdated" in params:
+        # meta.lastUpdated: when the current version was stored (received, or last amended or retracted).
+        responses = responses.annotate(last_changed=Coalesce("corrected_at", "received_at")).filter(
+            date_filter("last_changed", params["_lastUpdated"], "_lastUpdated")
+        )
     if "author" in params:
         condition = Q()
         for value in _any_of(params["author"]):

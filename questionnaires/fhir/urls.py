@@ -38,6 +38,8 @@ urlpatterns = [
         name="questionnaireresponse-read",
     ),
     re_path(r"^Observation/?$", views.ObservationView.as_view(), name="observation"),
+    re_path(r"^Patient/?$", views.PatientView.as_view(), name="patient"),
+    re_path(rf"^Patient/{ID.format('patient_id')}/?$", views.PatientReadView.as_view(), name="patient-read"),
     re_path(
         rf"^Observation/{ID.format('observation_id')}/?$", views.ObservationReadView.as_view(), name="observation-read"
     ),

@@ -40,6 +40,7 @@ from questionnaires.fhir.ingest import (
 )
 from questionnaires.fhir.observation import observation_resource
 from questionnaires.fhir.outcome import FhirError, Issue, fhir_error, operation_outcome
+from questionnaires.fhir.patient import patient_resource, patients_search
 from questionnaires.fhir.questionnaire import questionnaire_name, questionnaire_resource
 from questionnaires.fhir.response_export import questionnaire_response_resource
 from questionnaires.fhir.search import (
@@ -53,6 +54,7 @@ from questionnaires.languages import language_from_header
 from questionnaires.models import Response, Score
 from questionnaires.principals import Principal
 from questionnaires.registry import get_registry
+from questionnaires.selectors.clients import clients_visible_to
 from questionnaires.selectors.foreign_questionnaires import foreign_questionnaire_get, foreign_questionnaires_of
 from questionnaires.selectors.response_history import response_versions
 from questionnaires.selectors.responses import response_get_visible, responses_visible_to
@@ -488,6 +490,32 @@ class ObservationReadView(FhirView):
             raise fhir_error(404, "not-found", f"Observation/{observation_id} is not known")
         self.audit(action="read", object_ids=[score.pk])
         return self.resource(_observation(score, get_registry(), self.canonical))
+
+
+class PatientView(FhirView):
+    audit_object_type = "fhir.Patient"
+    search_type = "Patient"
+
+    def get(self, request: Any) -> DRFResponse:
+        params = self.search_params()
+        offset, count = paging(params)
+        clients = patients_search(clients_visible_to(self.principal).select_related("clinic"), params)
+        total = clients.count()
+        page = list(clients[offset : offset + count])
+        self.audit(action="search", object_ids=[client.external_id for client in page])
+        resources = [patient_resource(client, base=self.canonical) for client in page]
+        return self.bundle("Patient", resources, total, offset, count)
+
+
+class PatientReadView(FhirView):
+    audit_object_type = "fhir.Patient"
+
+    def get(self, request: Any, patient_id: str) -> DRFResponse:
+        client = clients_visible_to(self.principal).select_related("clinic").filter(external_id=patient_id).first()
+        if client is None:
+            raise fhir_error(404, "not-found", f"Patient/{patient_id} is not known")
+        self.audit(action="read", object_ids=[client.external_id])
+        return self.resource(patient_resource(client, base=self.canonical))
 
 
 def _observation(score: Score, registry: Any, base: str) -> dict:

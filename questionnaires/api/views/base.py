@@ -71,7 +71,8 @@ class ApiView(GenericAPIView):
         if filterset_class is not None:
             known |= set(filterset_class.base_filters)
         if isinstance(self, ListModelMixin) and self.paginator is not None:
-            known |= {self.paginator.page_query_param, self.paginator.page_size_query_param}
+            paging = ("page_query_param", "cursor_query_param", "page_size_query_param")
+            known |= {name for attribute in paging if (name := getattr(self.paginator, attribute, None))}
         return known
 
     @property

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from django.db.models import QuerySet
+from django.db.models.functions import Coalesce
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
@@ -12,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from questionnaires.api.filters import ResponseFilter
+from questionnaires.api.pagination import ChangeCursorPagination, Pagination
 from questionnaires.api.serializers import (
     BatchRequestSerializer,
     BatchResultSerializer,
@@ -65,14 +67,32 @@ class ResponseListView(ApiListView):
     serializer_class = ResponseSerializer
     filterset_class = ResponseFilter
 
+    query_parameters = frozenset({"cursor"})
+
+    @property
+    def syncing(self) -> bool:
+        """`updated_since` or `cursor`: the integration's incremental sync, in change order with cursor pages."""
+        params = self.request.query_params
+        return "updated_since" in params or "cursor" in params
+
+    @property
+    def paginator(self):
+        if not hasattr(self, "_paginator"):
+            self._paginator = ChangeCursorPagination() if self.syncing else Pagination()
+        return self._paginator
+
     def get_queryset(self) -> QuerySet[ResponseRow]:
         if getattr(self, "swagger_fake_view", False):
             return ResponseRow.objects.none()
+        if self.syncing:
+            # Retractions are changes a syncing integration must see.
+            changes = responses_visible_to(self.principal, include_retracted=True)
+            return changes.annotate(last_changed=Coalesce("corrected_at", "received_at"))
         return responses_visible_to(self.principal).order_by("-authored_at", "-received_at")
 
     @extend_schema(
         responses={200: ResponseSerializer(many=True), **problem_docs(400, 401, 403, 429)},
-        summary="List responses, newest first",
+        summary="List responses, newest first; with updated_since (or a cursor), every change in change order",
     )
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
