@@ -29,6 +29,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from questionnaires.input_bounds import record_id
 from questionnaires.models import CareSession, EpisodeOfCare, TherapyClient
 from questionnaires.models.care import LINKABLE_ATTENDANCE
 from questionnaires.principals import Principal
@@ -36,7 +37,6 @@ from questionnaires.selectors.clients import clients_visible_to
 
 SESSION_EARLY_START = timedelta(hours=1)
 """A response authored up to an hour before a session's start belongs to it (a form filled in the waiting room)."""
-MAX_ID = 2**63 - 1
 
 
 def episodes_visible_to(principal: Principal) -> QuerySet[EpisodeOfCare]:
@@ -54,9 +54,7 @@ def sessions_visible_to(principal: Principal) -> QuerySet[CareSession]:
 
 def parsed_id(raw: str) -> int | None:
     """A path segment as a database id, or None (then the object is simply not found)."""
-    if raw.isascii() and raw.isdigit() and 0 < int(raw) <= MAX_ID:
-        return int(raw)
-    return None
+    return record_id(raw)
 
 
 def _with_people(episodes: QuerySet[EpisodeOfCare]) -> QuerySet[EpisodeOfCare]:
