@@ -115,6 +115,9 @@ class AlertRule:
     items: tuple[str, ...] = ()
     priority: Literal["low", "normal", "high"] = "normal"
     description: str = ""
+    raters: tuple[Literal["client", "clinician"], ...] = ("client", "clinician")
+    """Whose ratings raise it: a client-facing alliance rule ("talk about the alliance") names
+    `("client",)`, so the clinician's own rating feeds only the rater gap."""
 
 
 @dataclass(frozen=True)

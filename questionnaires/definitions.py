@@ -89,6 +89,7 @@ def definition_as_dict(
                 "items": list(rule.items),
                 "priority": rule.priority,
                 "description": rule.description,
+                "raters": list(rule.raters),
             }
             for rule in definition.alert_rules
         ],

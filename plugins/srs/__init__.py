@@ -95,6 +95,7 @@ SRS = Questionnaire(
             comparison="<",
             threshold=CUTOFF,
             description="Total below 36: talk about the alliance (FIT practice rule).",
+            raters=("client",),
         ),
         AlertRule(
             flag="low_item",
@@ -102,6 +103,7 @@ SRS = Questionnaire(
             comparison="<",
             threshold=ITEM_CUTOFF,
             description="A mark below 9: talk about that dimension (FIT practice rule).",
+            raters=("client",),
         ),
     ),
     reference=(

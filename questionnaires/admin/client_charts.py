@@ -10,6 +10,7 @@ from django.utils.safestring import SafeString
 from questionnaires.charts import Point, Series, line_chart
 from questionnaires.models import Alert, Response, TherapyClient
 from questionnaires.registry import get_registry
+from questionnaires.selectors.alerts import open_alerts, session_alerts
 from questionnaires.selectors.scores import latest_scores_for
 from questionnaires.selectors.trajectories import client_trajectory
 
@@ -119,5 +120,12 @@ def client_recent_responses(*, client: TherapyClient, limit: int = RECENT_LIMIT)
     return [{"response": response, "score": scores.get(response.id)} for response in responses]
 
 
-def client_recent_alerts(*, client: TherapyClient, limit: int = RECENT_LIMIT) -> list[Alert]:
-    return list(Alert.objects.filter(client=client, withdrawn_at__isnull=True).order_by("-raised_at")[:limit])
+def client_recent_alerts(*, client: TherapyClient, limit: int = RECENT_LIMIT) -> dict:
+    """The client's unresolved session alerts (one per session, with its reasons; risk on top) and recent notes.
+
+    Withdrawn rows (of amended or retracted responses) are never shown.
+    """
+    live = Alert.objects.filter(client=client, withdrawn_at__isnull=True).select_related("client", "response")
+    alerts = session_alerts(open_alerts(live))[:limit]
+    notes = session_alerts(live.filter(category=Alert.Category.NOTE).order_by("-raised_at")[: limit * 3])[:limit]
+    return {"alerts": alerts, "notes": notes}

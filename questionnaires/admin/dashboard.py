@@ -24,6 +24,7 @@ from questionnaires.admin.auditing import admin_actor
 from questionnaires.charts import Bar, Point, Series, bar_chart, line_chart
 from questionnaires.models import Clinic, TherapyClient
 from questionnaires.registry import get_registry
+from questionnaires.selectors.alerts import NOTE_KINDS
 from questionnaires.selectors.dashboard import (
     alert_counts,
     clinics_for_dashboard,
@@ -134,12 +135,16 @@ def alerts_chart(*, clinic: Clinic, period: str, starts: list) -> DashboardChart
         for start, kinds in counts.items()
         if start in position
         for kind, number in kinds.items()
+        if kind not in NOTE_KINDS  # good news is a note, not an alert
     ]
     total = sum(bar.count for bar in bars)
     svg = bar_chart(
         chart_id="alerts",
         title=f"Alerts raised per {period}",
-        description=f"Alerts raised in {clinic.name} per {period}, stacked by kind; {total} in the range shown.",
+        description=(
+            f"Alert reasons raised in {clinic.name} per {period}, stacked by kind (notes of good news left out); "
+            f"{total} in the range shown."
+        ),
         x_labels=[_label(start, period) for start in starts],
         bars=bars,
         y_label="Alerts",

@@ -16,6 +16,7 @@ from questionnaires.admin.filters import (
     ScoreQuestionnaireFilter,
 )
 from questionnaires.models import Alert, QuestionnaireVersion, Response, Score
+from questionnaires.selectors.alerts import priority_first
 
 
 class ReadOnlyAdminMixin:
@@ -47,9 +48,12 @@ class ScoreInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 class AlertInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Alert
-    fields = ("kind", "priority", "message", "raised_at", "acknowledged_at", "acknowledged_by")
+    fields = ("kind", "category", "priority", "message", "raised_at", "acknowledged_at", "resolved_at", "reason")
     readonly_fields = fields
     extra = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(withdrawn_at__isnull=True)
 
 
 @admin.register(Response)
@@ -134,22 +138,41 @@ class AlertAdmin(ReadOnlyAdminMixin, AuditedAdmin):
     audit_object_type = "alert"
     audit_reads = True
     list_display = (
-        "raised_at",
-        "clinic",
+        "priority",
+        "category",
         "client_external_id",
+        "session",
         "questionnaire_id",
         "kind",
-        "priority",
+        "message",
+        "raised_at",
+        "clinic",
         "acknowledged",
-        "acknowledged_by",
+        "resolved",
     )
-    list_filter = ("kind", "priority", AcknowledgedFilter, "clinic", AlertQuestionnaireFilter)
-    list_select_related = ("clinic", "client")
+    list_filter = ("category", "priority", "kind", AcknowledgedFilter, "clinic", AlertQuestionnaireFilter)
+    list_select_related = ("clinic", "client", "response")
     search_fields = ("client__external_id", "kind", "message")
     actions = ("acknowledge_selected",)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("clinic", "client")
+        # Withdrawn rows (of amended or retracted responses) are kept for audit, not shown; risk on top.
+        alerts = super().get_queryset(request).filter(withdrawn_at__isnull=True)
+        return priority_first(alerts.select_related("clinic", "client", "response"))
+
+    def get_ordering(self, request):
+        return ()  # priority_first's order, unless a column header is clicked
+
+    @admin.display(description="Session", ordering="response__authored_at")
+    def session(self, obj: Alert) -> str:
+        if obj.response is None:
+            return "—"
+        number = f"{obj.response.session_number}, " if obj.response.session_number else ""
+        return f"{number}{timezone.localtime(obj.response.authored_at):%Y-%m-%d}"
+
+    @admin.display(description="Resolved", boolean=True, ordering="resolved_at")
+    def resolved(self, obj: Alert) -> bool:
+        return obj.resolved_at is not None
 
     def has_acknowledge_permission(self, request) -> bool:
         return request.user.has_perm("questionnaires.change_alert")

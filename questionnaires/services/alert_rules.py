@@ -37,6 +37,7 @@ from questionnaires.selectors.alert_history import (
     clinic_sds,
     rupture_alerts,
 )
+from questionnaires.selectors.alerts import NOTE_KINDS
 from questionnaires.services.goal_alerts import goal_alerts_draft
 from questionnaires.sql_arrays import uuids_in
 
@@ -115,24 +116,41 @@ def _store_history_flags(items: Sequence[ScoredResponse], history_flags: dict[UU
 
 def _draft(item: ScoredResponse, kind: str, message: str, details: dict, priority: str | None = None) -> Alert:
     response = item.response
+    note = kind in NOTE_KINDS
     return Alert(
         clinic_id=response.clinic_id,
         client_id=response.client_id,
         response_id=response.id,
         questionnaire_id=item.definition.id,
         kind=kind,
-        priority=PRIORITY.get(kind, priority or Alert.Priority.NORMAL),
+        category=Alert.Category.NOTE if note else Alert.Category.ALERT,
+        priority=Alert.Priority.LOW if note else PRIORITY.get(kind, priority or Alert.Priority.NORMAL),
         message=message,
         details=details,
     )
 
 
+def shown(value: Decimal | str, definition: Questionnaire) -> str:
+    """A number as the instrument reports it: its declared decimals, else exact without trailing zeros.
+
+    Totals come back from the database with four decimal places ("12.0000"); a clinician reads "12".
+    """
+    number = to_decimal(value)
+    decimals = definition.scoring.decimals
+    if decimals is not None:
+        return f"{number.quantize(Decimal(1).scaleb(-decimals)):f}"
+    return f"{number.normalize():f}"
+
+
 def _flag_alerts(item: ScoredResponse) -> list[Alert]:
-    """One alert per flag the plugin raised; `risk` is always high priority whatever the plugin says."""
+    """One alert per flag the plugin raised on a rating its rule listens to (`AlertRule.raters`);
+    `risk` is always raised, and always high priority, whatever the plugin says."""
     rules = {rule.flag: rule for rule in item.definition.alert_rules}
     alerts = []
     for flag in item.score.flags:
         rule = rules.get(flag)
+        if flag != "risk" and rule is not None and item.response.rater not in rule.raters:
+            continue  # e.g. the clinician's own low SRS: it feeds the rater gap, not "talk about the alliance"
         details: dict = {"total": str(item.score.total)}
         if rule is not None and rule.on == "any_item":
             details["items"] = _items_hit(item, rule.items, rule.comparison, rule.threshold)
@@ -201,8 +219,9 @@ class _Context:
         totals = [point.total for point in series]
         settings = self.settings[response.clinic_id]
         if definition.construct == "alliance":
-            self._rupture(item, series, totals, position, settings)
-            self._repair(item, series, totals, position, settings)
+            if response.rater == "client":  # rupture and repair are the client's experience of the alliance
+                self._rupture(item, series, totals, position, settings)
+                self._repair(item, series, totals, position, settings)
             self._rater_gap(item, series[position], settings)
         else:
             self._change(item, series, totals, position, settings)
@@ -241,8 +260,9 @@ class _Context:
         alert = _draft(
             item,
             "rupture",
-            f"{item.definition.title}: dropped from {details['previous']} to {details['current']} "
-            f"(at least {details['k']} SD); a possible alliance rupture.",
+            f"{item.definition.title}: dropped from {shown(details['previous'], item.definition)} to "
+            f"{shown(details['current'], item.definition)} (at least {shown(details['k'], item.definition)} SD); "
+            "a possible alliance rupture.",
             details,
         )
         self.drafts.append(alert)
@@ -265,7 +285,8 @@ class _Context:
                     _draft(
                         item,
                         "repair",
-                        f"{item.definition.title}: back to {totals[position]} (repair level {level}) "
+                        f"{item.definition.title}: back to {shown(totals[position], item.definition)} "
+                        f"(repair level {shown(level, item.definition)}) "
                         f"{position - start} session(s) after a rupture.",
                         {
                             "rupture_response": str(series[start].response_id),
@@ -318,8 +339,9 @@ class _Context:
             _draft(
                 item,
                 "rater_gap",
-                f"{definition.title}: client rated {client_total}, clinician {clinician_total} "
-                f"(gap {gap}, threshold {threshold}).",
+                f"{definition.title}: client rated {shown(client_total, definition)}, clinician "
+                f"{shown(clinician_total, definition)} (gap {shown(gap, definition)}, "
+                f"threshold {shown(threshold, definition)}).",
                 {
                     "client_total": str(client_total),
                     "clinician_total": str(clinician_total),
@@ -374,7 +396,8 @@ class _Context:
             _draft(
                 item,
                 kind,
-                f"{definition.title}: moved {where} the clinical range ({previous} → {current}).",
+                f"{definition.title}: moved {where} the clinical range "
+                f"({shown(previous, definition)} → {shown(current, definition)}).",
                 {"previous": str(previous), "current": str(current)},
             )
         )
@@ -402,7 +425,8 @@ def _change_message(definition: Questionnaire, change: Change) -> str:
     word = "improvement" if change.reliable_improvement else "deterioration"
     return (
         f"{definition.title}: reliable {word} since intake "
-        f"({change.details['baseline']} → {change.details['current']}, {change.details['method']})."
+        f"({shown(change.details['baseline'], definition)} → {shown(change.details['current'], definition)}, "
+        f"{change.details['method']})."
     )
 
 
