@@ -29,7 +29,9 @@ def test_it_is_declared_as_published():
     assert CORE_10.scoring.reverse == ("2", "3")
     assert (CORE_10.scoring.missing, CORE_10.scoring.max_missing, CORE_10.scoring.decimals) == ("prorate", 1, 1)
     assert (CORE_10.scoring.total_min, CORE_10.scoring.total_max) == (0, 40)
-    assert [band.name for band in CORE_10.bands] == ["healthy_low_level", "mild", "moderate", "moderate_to_severe", "severe"]
+    assert [band.name for band in CORE_10.bands] == [
+        "healthy_low_level", "mild", "moderate", "moderate_to_severe", "severe",
+    ]
     assert CORE_10.band_cutoff_belongs_to == "upper"
     assert (CORE_10.construct, CORE_10.direction) == ("symptom", "lower_is_better")
     assert (CORE_10.reliable_change, CORE_10.clinical_cutoff, CORE_10.clinical_cutoff_comparison) == (6, 11, ">=")
