@@ -93,7 +93,8 @@ def metric_chart(*, clinic: Clinic, questionnaire_id: str, period: str, starts: 
                 by_clinician.setdefault(who, []).append(point)
     for username in sorted(by_clinician):
         series.append(Series(name=username, key=f"clinician-{username}", points=tuple(by_clinician[username])))
-    series.append(Series(name="whole clinic", key="clinic", points=tuple(clinic_points), emphasis=True))
+    # The clinic is the grey reference, drawn first so each clinician's line lies above it.
+    series.append(Series(name="whole clinic", key="clinic", points=tuple(clinic_points), reference=True))
     title = definition.title if definition is not None else questionnaire_id
     low = float(definition.scoring.total_min) if definition is not None else 0.0
     high = float(definition.scoring.total_max) if definition is not None else 1.0

@@ -165,7 +165,11 @@ class TrajectoryPointSerializer(serializers.Serializer):
     subscales = serializers.DictField(child=serializers.FloatField())
     extras = serializers.DictField(child=serializers.FloatField())
     alerts = serializers.ListField(
-        child=serializers.CharField(), required=False, help_text="Not shown to client tokens."
+        child=serializers.CharField(), required=False, help_text="Kinds of its live alerts; not shown to client tokens."
+    )
+    notes = serializers.ListField(
+        child=serializers.CharField(), required=False,
+        help_text="Kinds of its notes (good news: recovery, out of the clinical range, improvement, repair).",
     )
 
 

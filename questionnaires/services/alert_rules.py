@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -131,15 +131,31 @@ def _draft(item: ScoredResponse, kind: str, message: str, details: dict, priorit
 
 
 def shown(value: Decimal | str, definition: Questionnaire) -> str:
-    """A number as the instrument reports it: its declared decimals, else exact without trailing zeros.
+    """A number as the instrument reports it: its declared decimals, else as fine as its answers go.
 
-    Totals come back from the database with four decimal places ("12.0000"); a clinician reads "12".
+    Totals come back from the database with four decimal places ("12.0000") and derived levels
+    carry more ("37.5316"); a clinician reads "12" and "37.5". Without declared decimals the
+    precision is that of the finest item step or option value (SRS marks: 0.1; PHQ-9: whole).
     """
     number = to_decimal(value)
     decimals = definition.scoring.decimals
-    if decimals is not None:
-        return f"{number.quantize(Decimal(1).scaleb(-decimals)):f}"
-    return f"{number.normalize():f}"
+    if decimals is None:
+        decimals = max((_places(step) for step in _steps(definition)), default=0)
+    rounded = number.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    return f"{rounded.normalize():f}" if rounded else "0"
+
+
+def _steps(definition: Questionnaire):
+    for item in definition.items:
+        if item.step is not None:
+            yield to_decimal(item.step)
+        for option in item.options:
+            yield to_decimal(option.value)
+
+
+def _places(number: Decimal) -> int:
+    exponent = number.normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
 def _flag_alerts(item: ScoredResponse) -> list[Alert]:

@@ -47,6 +47,11 @@ def test_admin_client_page_shows_each_trajectory_with_one_point_per_rating(chrom
     assert srs.locator("g.chart-cutoff").count() == 1
     assert srs.locator("g.chart-alert[data-kinds*='rupture']").count() >= 1
     assert srs.get_attribute("role") == "img" and srs.locator("title").first.text_content()
+    # Issue 17: session numbers on the x-axis, the band that matters with the full scale stated, a marker legend.
+    labels = srs.locator("text.chart-x-label").all_text_contents()
+    assert labels and all(label.isdigit() for label in labels), labels
+    assert srs.locator("text.chart-scale").text_content().startswith("scale 0–40")
+    assert srs.locator("g.chart-marker-legend").count() == 1
     screenshot(page, "admin-client-trajectory")
     page.close()
 
@@ -71,6 +76,8 @@ def test_clinic_dashboard_shows_a_point_per_visible_rollup_cell(chromium, live_s
         assert expected > 0 and points.count() == expected, questionnaire
     assert page.locator("svg#alerts rect.chart-bar").count() > 0
     assert page.locator("svg#completion circle.chart-point").count() > 0
+    # The whole clinic is the grey reference drawn first: every clinician's line lies above it.
+    assert page.locator("svg#metric-srs g.chart-series").first.get_attribute("data-series") == "clinic"
     screenshot(page, "admin-dashboard")
     page.close()
 

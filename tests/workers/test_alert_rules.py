@@ -248,3 +248,12 @@ def test_alert_messages_show_numbers_at_the_instruments_precision(north, scored)
     messages = " ".join(Alert.objects.filter(response_id=body["id"]).values_list("message", flat=True))
     assert "12 → 6" in messages
     assert ".0000" not in messages
+
+
+def test_derived_levels_are_shown_at_the_precision_of_the_instruments_answers():
+    from questionnaires.services.alert_rules import shown
+
+    registry = get_registry()
+    assert shown("37.5316", registry.get("srs")) == "37.5"  # SRS marks go to 0.1
+    assert shown("12.0000", registry.get("phq-9")) == "12"
+    assert shown("0.0000", registry.get("srs")) == "0"
