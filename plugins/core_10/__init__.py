@@ -125,6 +125,7 @@ CORE_10 = Questionnaire(
         "clinic may supply it as a local text pack."
     ),
     text_allowed=False,
+    recall_period="the last week",
     construct="symptom",
     direction="lower_is_better",
     reliable_change=Decimal(6),

@@ -116,6 +116,7 @@ SRS = Questionnaire(
         "Only the dimension names are served."
     ),
     text_allowed=False,
+    recall_period="today's session",
     construct="alliance",
     direction="higher_is_better",
     clinical_cutoff=CUTOFF,
@@ -124,6 +125,7 @@ SRS = Questionnaire(
     examples=EXAMPLES,
     translations={
         "de": Translation(
+            recall_period="die heutige Sitzung",
             title="Session Rating Scale (SRS v3)",
             labels={"1": "Beziehung", "2": "Ziele und Themen", "3": "Vorgehen oder Methode", "4": "Insgesamt"},
         )

@@ -150,3 +150,25 @@ def test_opening_the_form_is_audited_and_a_bad_token_is_audited_as_denied(client
     prefix = token.split(".")[0]
     client.get(_form(prefix + ".wrong", "srs"))
     assert AuditEvent.objects.filter(action="form_open", actor=f"client_token:{prefix}", outcome="denied").exists()
+
+
+def test_phq9_and_gad7_show_their_public_domain_stem_and_recall_period(client, token):
+    phq9 = client.get(_form(token, "phq-9")).content.decode()
+    assert "Over the last 2 weeks, how often have you been bothered by any of the following problems?" in phq9
+    assert "the last 2 weeks" in phq9
+    gad7 = client.get(_form(token, "gad-7")).content.decode()
+    assert "Over the last 2 weeks, how often have you been bothered by the following problems?" in gad7
+
+
+def test_an_unlicensed_stem_is_not_served_but_its_recall_period_is(client, token):
+    srs = client.get(_form(token, "srs")).content.decode()
+    assert 'class="instructions"' not in srs
+    assert "today&#x27;s session" in srs or "today's session" in srs
+    german = client.get(_form(token, "srs"), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "die heutige Sitzung" in german
+
+
+def test_no_slider_shows_a_preset_value_before_it_is_touched(client, token):
+    html = client.get(_form(token, "srs")).content.decode()
+    assert html.count('class="untouched" aria-valuetext="not answered yet"') == 4
+    assert 'type="number" id="item-1" name="answers.1" min="0" max="10" step="0.1" inputmode="decimal" value=""' in html
