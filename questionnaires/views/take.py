@@ -19,6 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
 from questionnaires.api.views.questionnaires import preferred_language
+from questionnaires.client_offer import not_offered_because
 from questionnaires.contract import Questionnaire
 from questionnaires.definitions import definition_as_dict
 from questionnaires.dynamic_items import definition_for_client
@@ -79,8 +80,9 @@ def _unavailable(request: HttpRequest) -> HttpResponse:
 
 
 def client_questionnaires() -> list[Questionnaire]:
-    """The latest version of each questionnaire a client fills in themselves."""
-    return [definition for definition in get_registry().latest() if definition.respondent == "client"]
+    """The latest version of each questionnaire a client fills in themselves and can read
+    (see `client_offer`: item text licensed, supplied by a text pack, or the client's own goals)."""
+    return [definition for definition in get_registry().latest() if not not_offered_because(definition)]
 
 
 def _audit(principal: Principal, action: str, *, object_type: str, object_ids: list[str], detail: str = "") -> None:

@@ -15,7 +15,7 @@ from questionnaires.selectors.dashboard import period_starts
 from questionnaires.selectors.metrics import metric_cells
 from questionnaires.services.credentials import client_token_issue
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("licensed_text_pack")]
 
 
 @pytest.fixture

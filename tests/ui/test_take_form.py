@@ -14,6 +14,7 @@ from questionnaires.models import AuditEvent, Response
 from questionnaires.services.credentials import client_token_issue
 from tests.ui.helpers import scored_response
 
+pytestmark = pytest.mark.usefixtures("licensed_text_pack")
 
 @pytest.fixture
 def token(north) -> str:
@@ -60,9 +61,9 @@ def test_an_unusable_token_gets_the_friendly_404(client, north, token, mangle):
         assert "This link is not available" in page.content.decode()
 
 
-def test_labels_are_shown_where_the_licence_withholds_the_text(client, token):
+def test_a_text_packs_wording_is_shown_where_the_licence_withholds_the_text(client, token):
     html = client.get(_form(token, "srs")).content.decode()
-    assert "Relationship" in html and "Goals and topics" in html
+    assert "Relationship (licensed test wording)" in html and "Goals and topics" in html
     assert html.count('type="range"') == 4 and html.count('type="number"') == 4
     assert 'step="0.1"' in html
 
@@ -172,3 +173,19 @@ def test_no_slider_shows_a_preset_value_before_it_is_touched(client, token):
     html = client.get(_form(token, "srs")).content.decode()
     assert html.count('class="untouched" aria-valuetext="not answered yet"') == 4
     assert 'type="number" id="item-1" name="answers.1" min="0" max="10" step="0.1" inputmode="decimal" value=""' in html
+
+
+def test_an_instrument_whose_item_text_is_not_licensed_is_not_offered_without_a_text_pack(client, token, settings):
+    settings.QUESTIONNAIRE_TEXT_PACKS = []
+    index = client.get(reverse("take-index", args=[token])).content.decode()
+    assert "Working Alliance Inventory" not in index and "Session Rating Scale" not in index
+    assert "PHQ-9" in index and "Goal" in index  # public-domain text and the client's own goals stay
+    assert client.get(_form(token, "wai-sr")).status_code == 404
+    assert client.get(_form(token, "srs")).status_code == 404
+
+
+def test_the_admin_says_why_an_instrument_is_not_offered_to_clients(admin_client, settings):
+    settings.QUESTIONNAIRE_TEXT_PACKS = []
+    html = admin_client.get(reverse("admin-plugins")).content.decode()
+    assert "Not offered: Its licence does not let the project serve the item text" in html
+    assert "Offered" in html
