@@ -17,7 +17,7 @@ User = get_user_model()
 @admin.register(Clinic)
 class ClinicAdmin(AuditedAdmin):
     audit_object_type = "clinic"
-    list_display = ("slug", "name", "created_at")
+    list_display = ("slug", "name", "time_zone", "created_at")
     search_fields = ("slug", "name")
     ordering = ("slug",)
 

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+
+
+def _validate_time_zone(value: str) -> None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValidationError(f"{value!r} is not an IANA time zone (e.g. Europe/Berlin).") from error
 
 
 class Clinic(models.Model):
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
+    time_zone = models.CharField(
+        max_length=64, default="UTC", db_default="UTC", validators=[_validate_time_zone],
+        help_text="IANA time zone (e.g. Europe/Berlin) in which pages for its clients show dates and times.",
+    )
 
     def __str__(self) -> str:
         return self.name

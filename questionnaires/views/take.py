@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -257,5 +258,15 @@ def take_done(request: HttpRequest, token: str, response_id: str) -> HttpRespons
         definition, language=preferred_language(request, definition)
     )["title"]
     _audit(principal, "read", object_type="response", object_ids=[str(response.pk)], detail="form confirmation")
-    context = {"token": token, "title": title, "response": response}
+    context = {"token": token, "title": title, "response": response, "time_zone": _clinic_zone(principal)}
     return _private(render(request, "take/done.html", context))
+
+
+def _clinic_zone(principal: Principal) -> str:
+    """The clinic's time zone (a clinic setting): a client reads times as their clinic's clock shows them."""
+    zone = principal.therapy_client.clinic.time_zone or "UTC"
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return "UTC"
+    return zone

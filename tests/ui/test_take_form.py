@@ -189,3 +189,24 @@ def test_the_admin_says_why_an_instrument_is_not_offered_to_clients(admin_client
     html = admin_client.get(reverse("admin-plugins")).content.decode()
     assert "Not offered: Its licence does not let the project serve the item text" in html
     assert "Offered" in html
+
+
+def test_the_thank_you_page_shows_the_time_on_the_clinics_clock(client, north, token):
+    from zoneinfo import ZoneInfo
+
+    north.clinic.time_zone = "Europe/Berlin"
+    north.clinic.save()
+    page = _post(client, token, "srs", {"1": "9.5", "2": "9", "3": "8.7", "4": "10"})
+    done = client.get(page["Location"]).content.decode()
+    received = Response.objects.get().received_at.astimezone(ZoneInfo("Europe/Berlin"))
+    assert f"{received:%H:%M} (Europe/Berlin)" in done
+    assert "(UTC)" not in done
+
+
+def test_a_clinic_time_zone_must_be_an_iana_name(north):
+    from django.core.exceptions import ValidationError
+
+    north.clinic.time_zone = "Mars/Olympus"
+    with pytest.raises(ValidationError) as raised:
+        north.clinic.full_clean()
+    assert "time_zone" in raised.value.message_dict
