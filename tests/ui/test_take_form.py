@@ -210,3 +210,27 @@ def test_a_clinic_time_zone_must_be_an_iana_name(north):
     with pytest.raises(ValidationError) as raised:
         north.clinic.full_clean()
     assert "time_zone" in raised.value.message_dict
+
+
+def test_a_german_form_page_is_german_throughout(client, token):
+    html = client.get(_form(token, "srs"), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert '<html lang="de">' in html
+    for german in ("Alle Fragebögen", "Antworten senden", "Bewegen Sie den Regler", "Denken Sie an:"):
+        assert german in html, german
+    for english in ("All questionnaires", "Send my answers", "Move the slider", "Think of:"):
+        assert english not in html, english
+    index = client.get(reverse("take-index", args=[token]), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "Ihre Fragebögen" in index and "Your questionnaires" not in index
+
+
+def test_every_language_a_shipped_definition_carries_has_a_message_file():
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from questionnaires.registry import get_registry
+
+    carried = {language for definition in get_registry().all() for language in definition.translations}
+    assert carried <= {code for code, _ in settings.LANGUAGES}
+    for language in carried:
+        assert (Path(settings.LOCALE_PATHS[0]) / language / "LC_MESSAGES" / "django.mo").exists(), language
