@@ -37,6 +37,13 @@ errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "warning")
 
 
+def on_starting(server) -> None:
+    """Client tokens are in /take/ paths: redact them in the access and error logs (workers inherit the filter)."""
+    from alliance_api.log_redaction import install
+
+    install()
+
+
 def post_worker_init(worker) -> None:
     """Move what the loaded app allocated out of the collector's reach.
 

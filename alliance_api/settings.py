@@ -8,6 +8,7 @@ real Redis broker.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -66,6 +67,17 @@ try:
         raise ConfigError(f"GBO_RELIABLE_CHANGE: expected a positive number of points, got {GBO_RELIABLE_CHANGE!r}")
     GBO_STUCK_SESSIONS = env_int("GBO_STUCK_SESSIONS", 3)
     SECURE = env_bool("SECURE", not DEBUG and bool(os.environ.get("SECRET_KEY")))
+    # How many proxies of this deployment append to X-Forwarded-For; 0 trusts only REMOTE_ADDR.
+    TRUSTED_PROXY_DEPTH = env_int("TRUSTED_PROXY_DEPTH", 0)
+    LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+    LOGIN_COOLOFF_MINUTES = env_int("LOGIN_COOLOFF_MINUTES", 15)
+    for _name, _value, _least in (
+        ("TRUSTED_PROXY_DEPTH", TRUSTED_PROXY_DEPTH, 0),
+        ("LOGIN_FAILURE_LIMIT", LOGIN_FAILURE_LIMIT, 1),
+        ("LOGIN_COOLOFF_MINUTES", LOGIN_COOLOFF_MINUTES, 1),
+    ):
+        if _value < _least:
+            raise ConfigError(f"{_name}: expected a whole number of at least {_least}, got {_value}")
 except ConfigError as error:
     exit_on_config_error(error)
 
@@ -84,6 +96,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "axes",
     "questionnaires.apps.QuestionnairesConfig",
 ]
 
@@ -96,6 +109,15 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "questionnaires.request_context.RequestContextMiddleware",
+    # Last, so it sees the lockout flag the login attempt left on the request.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes checks every password login (REST token and admin) before the model backend runs.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "alliance_api.urls"
@@ -161,6 +183,25 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Login limits (django-axes) ------------------------------------------------
+# LOGIN_FAILURE_LIMIT failed passwords for one username (from any address), or from one address
+# (for any username), lock that username or address out for LOGIN_COOLOFF_MINUTES; every attempt
+# during a lockout starts the cool-off again, so a guesser who keeps trying stays locked out.
+AXES_ENABLED = True
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
+# A success does not wipe the address's failures: one valid account must not reset a guesser's count.
+AXES_RESET_ON_SUCCESS = False
+AXES_CLIENT_IP_CALLABLE = "questionnaires.client_address.client_address"
+AXES_LOCKOUT_CALLABLE = "questionnaires.login_limits.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+# The audit log records logins with their source address; axes keeps only its failure counters.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
 
 # --- Celery ---------------------------------------------------------------
 # The database is the source of truth; the broker only carries wake-up calls.
@@ -272,10 +313,15 @@ QUESTIONNAIRE_PLUGINS_AUTOLOAD = env_bool("QUESTIONNAIRE_PLUGINS_AUTOLOAD", True
 QUESTIONNAIRE_PLUGINS_EXCLUDE = env_list("QUESTIONNAIRE_PLUGINS_EXCLUDE", [])
 QUESTIONNAIRE_TEXT_PACKS = env_list("QUESTIONNAIRE_TEXT_PACKS", [])
 
+# Client tokens travel in /take/ paths: a filter redacts them on every logger that prints paths and on the console.
+LOGGING_CONFIG = "alliance_api.log_redaction.configure_logging"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact_client_tokens": {"()": "alliance_api.log_redaction.RedactClientTokens"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_client_tokens"]}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }

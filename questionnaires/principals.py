@@ -11,6 +11,19 @@ STAFF_KINDS: frozenset[str] = frozenset({"clinician", "supervisor"})
 ALL_KINDS: frozenset[str] = frozenset({"api_key", "clinician", "supervisor", "client_token"})
 
 
+ROLE_BY_LABEL_KIND = {"api_key": "integration", "user": "clinician", "client_token": "client"}
+
+
+def role_of(label: str) -> str:
+    """The kind of caller behind a stored label (`api_key:ab12`, `user:alice`, ...), without the credential id.
+
+    What a therapy client's app is shown instead of another credential's label: "integration",
+    "clinician" (any staff member) or "client"; "system" for anything else (seed data, imports).
+    """
+    kind, separator, _ = label.partition(":")
+    return ROLE_BY_LABEL_KIND.get(kind, "system") if separator else "system"
+
+
 @dataclass(frozen=True)
 class Principal:
     """An authenticated caller, bound to exactly one clinic.

@@ -59,6 +59,14 @@ def south(db) -> Persona:
 
 
 @pytest.fixture(autouse=True)
+def fresh_audit_denial_windows(monkeypatch):
+    """Refused-credential audit windows live in the shared cache; each test starts with its own."""
+    import uuid
+
+    monkeypatch.setattr("questionnaires.services.audit.DENIAL_KEY_PREFIX", f"audit-denial-{uuid.uuid4().hex}")
+
+
+@pytest.fixture(autouse=True)
 def eager_celery_by_default(settings):
     """Unit tests run tasks in-process; tests with a real worker switch this off."""
     from alliance_api.celery import app

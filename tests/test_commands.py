@@ -164,3 +164,28 @@ def test_seed_demo_refuses_a_production_configuration_unless_told_otherwise(db, 
 
     run("seed_demo", "--even-in-production")
     assert Clinic.objects.filter(slug="demo").exists()
+
+
+def test_create_api_key_is_audited_as_the_operator_without_the_key(north, monkeypatch):
+    from questionnaires.models import AuditEvent
+
+    monkeypatch.setattr("getpass.getuser", lambda: "ops")
+    key = run("create_api_key", "north", "billing").strip().splitlines()[-1]
+
+    event = AuditEvent.objects.get(action="create", object_type="api_key")
+    api_key = ClinicAPIKey.objects.get(name="billing")
+    assert (event.actor, event.clinic_id, event.object_ids) == ("command:ops", north.clinic.id, [api_key.prefix])
+    assert key.partition(".")[2] not in event.detail
+    assert event.source_address is None
+
+
+def test_create_clinician_is_audited_as_the_operator(north, monkeypatch):
+    from questionnaires.models import AuditEvent
+
+    monkeypatch.setattr("getpass.getuser", lambda: "ops")
+    run("create_clinician", "north", "nora", "--password", "a long password", "--supervisor")
+
+    event = AuditEvent.objects.get(action="create", object_type="user")
+    user = get_user_model().objects.get(username="nora")
+    assert (event.actor, event.clinic_id, event.object_ids) == ("command:ops", north.clinic.id, [str(user.pk)])
+    assert "supervisor" in event.detail

@@ -5,19 +5,19 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
+
+from tests.migration_tools import migrate_to as _migrate
+from tests.migration_tools import migrate_to_latest
 
 BEFORE = [("questionnaires", "0005_credential_names")]
 AFTER = [("questionnaires", "0006_score_in_rollups")]
 
 
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
+@pytest.fixture(autouse=True)
+def latest_schema_afterwards():
+    yield
+    migrate_to_latest()
 
 
 @pytest.mark.django_db(transaction=True)

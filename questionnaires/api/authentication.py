@@ -2,7 +2,9 @@
 
 All three are hashed djangorestframework-api-key rows found by their prefix. A credential
 that is recognised by prefix but wrong, revoked or expired is remembered on the request so
-the problem handler can audit the denied attempt; last use is written at most once a minute.
+the problem handler can audit the denied attempt (at most one row per credential a minute,
+counting the rest); last use is written at most once a minute. Every refusal gets the same
+401 message, so the answer never tells a known prefix from an unknown one.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from questionnaires.api.cache_outage import CACHE_ERRORS, log_cache_outage
 from questionnaires.api.problems import CHALLENGE
 from questionnaires.models import ClientToken, ClinicAPIKey, StaffToken
 from questionnaires.principals import Principal
+from questionnaires.services.audit import audit_denial_admit, denial_detail
 
 LAST_USED_RESOLUTION_SECONDS = 60
 MAX_KEY_LENGTH = 200
+REFUSED = "Invalid, expired or revoked credential."
 
 
 class CredentialAuthentication(BaseAuthentication):
@@ -39,23 +43,27 @@ class CredentialAuthentication(BaseAuthentication):
             return None
         key = key.strip()
         if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable() or " " in key:
-            raise AuthenticationFailed(f"Malformed {self.keyword} credential.")
+            raise AuthenticationFailed(REFUSED)
         prefix, dot, _ = key.partition(".")
         if not dot or not prefix:
-            raise AuthenticationFailed(f"Invalid {self.keyword} credential.")
+            raise AuthenticationFailed(REFUSED)
         row = self.lookup(prefix)
         if row is None:
-            raise AuthenticationFailed(f"Invalid {self.keyword} credential.")
+            raise AuthenticationFailed(REFUSED)
         reason = self.unusable_reason(row, key)
-        if reason:
-            request.denied_credential = (self.actor_label(row), self.clinic_id(row), reason)
-            raise AuthenticationFailed(f"{self.keyword} credential is {reason}.")
-        principal = self.principal_for(row)
+        principal = None if reason else self.principal_for(row)
         if principal is None:
-            request.denied_credential = (self.actor_label(row), self.clinic_id(row), "not a clinic member")
-            raise AuthenticationFailed(f"{self.keyword} credential does not belong to an active clinic member.")
+            self.remember_denial(request, row, reason or "not a clinic member")
+            raise AuthenticationFailed(REFUSED)
         _touch_last_used(row)
         return principal, row
+
+    def remember_denial(self, request: Any, row: Any, reason: str) -> None:
+        """Leave the refused attempt for the error handler to audit, unless this credential's minute already has one."""
+        actor = self.actor_label(row)
+        folded = audit_denial_admit(actor=actor)
+        if folded is not None:
+            request.denied_credential = (actor, self.clinic_id(row), denial_detail(reason, folded))
 
     def authenticate_header(self, request: Any) -> str:
         return CHALLENGE

@@ -15,6 +15,7 @@ from django.core.cache import cache
 from rest_framework.throttling import BaseThrottle
 
 from questionnaires.api.cache_outage import CACHE_ERRORS, log_cache_outage
+from questionnaires.client_address import client_address
 
 _DURATIONS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -34,6 +35,10 @@ class CounterThrottle(BaseThrottle):
         rates = settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES", {})
         self.rate = parse_rate(rates.get(self.scope))
         self.retry_after: float | None = None
+
+    def get_ident(self, request: Any) -> str:
+        """The caller's address by the configured proxy depth, never a header value the caller chose."""
+        return client_address(request) or "unknown"
 
     def identity(self, request: Any) -> str:
         principal = request.user

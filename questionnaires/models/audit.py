@@ -16,6 +16,9 @@ class AuditEvent(models.Model):
     object_ids = models.JSONField(default=list, blank=True)
     outcome = models.CharField(max_length=32, default="ok")
     detail = models.CharField(max_length=300, blank=True, default="")
+    source_address = models.GenericIPAddressField(
+        null=True, blank=True, help_text="The caller's address, when the event was caused by a request."
+    )
 
     class Meta:
         ordering = ["-at"]

@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.conf import settings
 
 from questionnaires.models import Goal, Response
+from questionnaires.principals import Principal, role_of
 from questionnaires.scoring import to_decimal
 
 GBO_ID = "gbo"
@@ -62,7 +63,17 @@ def goal_change(ratings: list[dict], threshold: Decimal) -> dict:
     }
 
 
-def goal_as_dict(goal: Goal, ratings: list[dict] | None = None, *, with_trajectory: bool = False) -> dict:
+def goal_as_dict(
+    goal: Goal, ratings: list[dict] | None = None, *, with_trajectory: bool = False, viewer: Principal | None = None
+) -> dict:
+    """A goal as the API and the admin show it.
+
+    A client token's `viewer` sees who recorded the goal as a role ("clinician", "integration",
+    "client"), never another credential's label; staff, integrations and the admin see the label.
+    """
+    recorded_by = goal.recorded_by
+    if viewer is not None and viewer.kind == "client_token":
+        recorded_by = role_of(recorded_by)
     shaped = {
         "id": goal.id,
         "text": goal.text,
@@ -72,7 +83,7 @@ def goal_as_dict(goal: Goal, ratings: list[dict] | None = None, *, with_trajecto
         "dropped": goal.dropped_at,
         "replaced": goal.replaced_at,
         "replaced_by": goal.replaced_by_id,
-        "recorded_by": goal.recorded_by,
+        "recorded_by": recorded_by,
     }
     if ratings is not None:
         shaped["progress"] = goal_change(ratings, reliable_change_threshold())

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from questionnaires.models import ClientToken, StaffToken, TherapyClient
+from questionnaires.services.audit import audit_record
 
 STAFF_TOKEN_LIFETIME = timedelta(hours=getattr(settings, "API_STAFF_TOKEN_HOURS", 24 * 7))
 CLIENT_TOKEN_MAX_LIFETIME = timedelta(days=getattr(settings, "API_CLIENT_TOKEN_DAYS", 30))
@@ -38,3 +39,25 @@ def credential_revoke(*, credential: StaffToken | ClientToken) -> None:
     if not credential.revoked:
         credential.revoked = True
         credential.save(update_fields=["revoked"])
+
+
+def staff_tokens_revoke(*, user, reason: str) -> int:
+    """Revoke every live token of one staff user (password changed, account deactivated); audited.
+
+    Returns how many were revoked.
+    """
+    live = StaffToken.objects.filter(user=user, revoked=False)
+    prefixes = list(live.values_list("prefix", flat=True))
+    if not prefixes:
+        return 0
+    live.update(revoked=True)
+    membership = getattr(user, "membership", None)
+    audit_record(
+        actor=f"user:{user.get_username()}",
+        action="token.revoke",
+        object_type="staff_token",
+        object_ids=prefixes,
+        clinic_id=membership.clinic_id if membership is not None else None,
+        detail=reason,
+    )
+    return len(prefixes)

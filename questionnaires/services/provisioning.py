@@ -9,6 +9,7 @@ from django.core.validators import validate_slug
 from django.db import transaction
 
 from questionnaires.models import Clinic, ClinicAPIKey, StaffMembership
+from questionnaires.services.audit import audit_record
 
 
 class ProvisioningError(Exception):
@@ -44,18 +45,27 @@ def clinic_create(*, slug: str, name: str) -> Clinic:
     return Clinic.objects.create(slug=slug, name=name)
 
 
-def clinic_api_key_create(*, clinic: Clinic, name: str) -> tuple[ClinicAPIKey, str]:
-    """Returns the stored key and the only copy of its plain value; the database keeps just a hash."""
+def clinic_api_key_create(*, clinic: Clinic, name: str, actor: str) -> tuple[ClinicAPIKey, str]:
+    """Returns the stored key and the only copy of its plain value; the database keeps just a hash.
+
+    `actor` names who issued it in the audit log (e.g. `command:<os user>`).
+    """
     name = name.strip()
     if not name:
         raise ProvisioningError("the key needs a name")
     if len(name) > _field_limit(ClinicAPIKey, "name"):
         raise ProvisioningError(f"key name is longer than {_field_limit(ClinicAPIKey, 'name')} characters")
-    return ClinicAPIKey.objects.create_key(name=name, clinic=clinic)
+    with transaction.atomic():
+        api_key, key = ClinicAPIKey.objects.create_key(name=name, clinic=clinic)
+        audit_record(actor=actor, action="create", object_type="api_key", object_ids=[api_key.prefix],
+                     clinic_id=clinic.pk, detail=f"key {name!r}")
+    return api_key, key
 
 
-def clinician_create(*, clinic: Clinic, username: str, password: str, supervisor: bool = False) -> StaffMembership:
-    """A staff user with an API login but no Django admin access, bound to one clinic."""
+def clinician_create(
+    *, clinic: Clinic, username: str, password: str, actor: str, supervisor: bool = False
+) -> StaffMembership:
+    """A staff user with an API login but no Django admin access, bound to one clinic; audited as `actor`."""
     user_model = get_user_model()
     if not username:
         raise ProvisioningError("the username is empty")
@@ -74,4 +84,17 @@ def clinician_create(*, clinic: Clinic, username: str, password: str, supervisor
     role = StaffMembership.Role.SUPERVISOR if supervisor else StaffMembership.Role.CLINICIAN
     with transaction.atomic():
         user.save()
-        return StaffMembership.objects.create(user=user, clinic=clinic, role=role)
+        membership = StaffMembership.objects.create(user=user, clinic=clinic, role=role)
+        audit_record(actor=actor, action="create", object_type="user", object_ids=[str(user.pk)],
+                     clinic_id=clinic.pk, detail=f"{role} {username!r}")
+    return membership
+
+
+def command_actor() -> str:
+    """How the audit log names an operator at the command line: the operating-system account, when known."""
+    import getpass
+
+    try:
+        return f"command:{getpass.getuser()}"
+    except (KeyError, OSError):  # no passwd entry and no LOGNAME/USER (some containers)
+        return "command"

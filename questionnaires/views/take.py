@@ -29,7 +29,7 @@ from questionnaires.models import ClientToken, Response
 from questionnaires.principals import Principal
 from questionnaires.registry import get_registry
 from questionnaires.selectors.responses import response_get_visible
-from questionnaires.services.audit import audit_record
+from questionnaires.services.audit import audit_denial_record, audit_record
 from questionnaires.services.errors import ServiceError
 from questionnaires.services.responses import response_submit
 
@@ -48,7 +48,7 @@ def token_principal(token: str) -> Principal | None:
     if row is None:
         return None
     if not row.is_valid(token) or row.revoked or row.has_expired:
-        audit_record(
+        audit_denial_record(
             actor=f"client_token:{row.prefix}",
             action="form_open",
             object_type="client",

@@ -81,3 +81,11 @@ def test_a_read_writes_exactly_one_insert(north):
 def test_reading_questionnaires_is_not_client_data(north):
     north.api().get("/api/v1/questionnaires/wai-sr/")
     assert not AuditEvent.objects.exists()
+
+
+def test_every_audit_event_of_a_request_records_its_source_address(north, settings):
+    settings.TRUSTED_PROXY_DEPTH = 1
+    north.api().get("/api/v1/clients/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.1, 198.51.100.8")
+
+    event = AuditEvent.objects.get(object_type="client")
+    assert event.source_address == "198.51.100.8"

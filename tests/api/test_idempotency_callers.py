@@ -15,28 +15,15 @@ from questionnaires.models import Alert, ClinicAPIKey, Response
 from tests.api.conftest import client_token_api, problem_fields, staff_api, wai_sr
 from tests.factories import TherapyClientFactory
 from tests.fhir.conftest import FhirClient, body
-
-LOINC = "http://loinc.org"
-PHQ9_ANSWER_CODES = ("LA6568-5", "LA6569-3", "LA6570-1", "LA6571-9")
+from tests.fhir.conftest import phq9_resource as fhir_phq9
 
 
 def post(api, payload, key):
     return api.post("/api/v1/responses/", payload, format="json", HTTP_IDEMPOTENCY_KEY=key)
 
 
-def phq9_resource(subject: str, values: tuple[int, ...], identifier: str = "form-2001", status="completed") -> dict:
-    return {
-        "resourceType": "QuestionnaireResponse",
-        "identifier": {"system": "urn:example:app", "value": identifier},
-        "questionnaire": "http://testserver/fhir/Questionnaire/phq-9",
-        "status": status,
-        "subject": {"reference": f"Patient/{subject}"},
-        "authored": "2026-11-02T10:00:00Z",
-        "item": [
-            {"linkId": str(number), "answer": [{"valueCoding": {"system": LOINC, "code": PHQ9_ANSWER_CODES[value]}}]}
-            for number, value in enumerate(values, start=1)
-        ],
-    }
+def phq9_resource(subject: str, values: tuple[int, ...], identifier: str = "form-2001") -> dict:
+    return fhir_phq9(subject, values, identifier=identifier, system="urn:example:app")
 
 
 @pytest.fixture

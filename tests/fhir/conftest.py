@@ -87,3 +87,35 @@ def north_fhir(north) -> FhirClient:
 @pytest.fixture
 def south_fhir(south) -> FhirClient:
     return FhirClient(south.api_key)
+
+
+PHQ9_ANSWER_CODES = ("LA6568-5", "LA6569-3", "LA6570-1", "LA6571-9")
+"""LOINC answers for 0-3 on PHQ-9 items (Not at all ... Nearly every day)."""
+
+
+def phq9_resource(
+    subject: str,
+    values: tuple[int, ...],
+    *,
+    identifier: str | None = "qr-1",
+    system: str = "urn:example:ehr",
+    status: str = "completed",
+) -> dict:
+    """A PHQ-9 QuestionnaireResponse as an EHR sends it: LOINC-coded answers by item number."""
+    resource = {
+        "resourceType": "QuestionnaireResponse",
+        "questionnaire": "http://testserver/fhir/Questionnaire/phq-9",
+        "status": status,
+        "subject": {"reference": f"Patient/{subject}"},
+        "authored": "2026-11-02T10:00:00Z",
+        "item": [
+            {
+                "linkId": str(number),
+                "answer": [{"valueCoding": {"system": "http://loinc.org", "code": PHQ9_ANSWER_CODES[value]}}],
+            }
+            for number, value in enumerate(values, start=1)
+        ],
+    }
+    if identifier:
+        resource["identifier"] = {"system": system, "value": identifier}
+    return resource

@@ -10,34 +10,17 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 
 from questionnaires.models import Alert, AuditEvent, Response
+from tests.fhir.conftest import PHQ9_ANSWER_CODES as ANSWER_CODES
 from tests.fhir.conftest import FhirClient, body
+from tests.fhir.conftest import phq9_resource as phq9
 
 CASES = Path(__file__).parent / "cases"
-LOINC = "http://loinc.org"
-ANSWER_CODES = ("LA6568-5", "LA6569-3", "LA6570-1", "LA6571-9")
 
 
 def case(name: str) -> dict:
     resource = json.loads((CASES / name).read_text())
     # The case was recorded against a server at another address; the canonical's host is this test server's.
     resource["questionnaire"] = "http://testserver/fhir/Questionnaire/phq-9"
-    return resource
-
-
-def phq9(subject: str, values: tuple[int, ...], *, identifier: str | None = "qr-1", status: str = "completed") -> dict:
-    resource = {
-        "resourceType": "QuestionnaireResponse",
-        "questionnaire": "http://testserver/fhir/Questionnaire/phq-9",
-        "status": status,
-        "subject": {"reference": f"Patient/{subject}"},
-        "authored": "2026-11-02T10:00:00Z",
-        "item": [
-            {"linkId": str(number), "answer": [{"valueCoding": {"system": LOINC, "code": ANSWER_CODES[value]}}]}
-            for number, value in enumerate(values, start=1)
-        ],
-    }
-    if identifier:
-        resource["identifier"] = {"system": "urn:example:ehr", "value": identifier}
     return resource
 
 

@@ -9,10 +9,11 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from questionnaires.api.problems import CHALLENGE, problem_response
+from questionnaires.api.problems import CHALLENGE, PROBLEM_CONTENT_TYPE, problem_response
 from questionnaires.api.serializers import TokenRequestSerializer, TokenSerializer
 from questionnaires.api.throttling import CredentialThrottle, LoginThrottle
 from questionnaires.api.views.base import ApiView, problem_docs
+from questionnaires.login_limits import is_locked_out, locked_out_problem, retry_after_seconds
 from questionnaires.models import StaffMembership
 from questionnaires.services.audit import audit_record
 from questionnaires.services.credentials import credential_revoke, staff_token_issue
@@ -49,14 +50,22 @@ class TokenView(ApiView):
         serializer = TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         username = serializer.validated_data["username"]
+        # Through authenticate() with the request, so django-axes counts the attempt by username and address.
         user = authenticate(request._request, username=username, password=serializer.validated_data["password"])
+        locked_out = is_locked_out(request._request)
         membership = StaffMembership.objects.filter(user=user).first() if user is not None else None
-        if membership is None:
+        if membership is None or locked_out:
             known = StaffMembership.objects.filter(user__username=username).values_list("clinic_id", flat=True).first()
             if known is not None:
                 audit_record(
                     actor=f"user:{username}", action="token.issue", object_type="staff_token",
-                    outcome="unauthenticated", clinic_id=known, detail="wrong password or inactive user",
+                    outcome="locked_out" if locked_out else "unauthenticated", clinic_id=known,
+                    detail="too many failed logins" if locked_out else "wrong password or inactive user",
+                )
+            if locked_out:
+                return Response(
+                    locked_out_problem(), status=429, content_type=PROBLEM_CONTENT_TYPE,
+                    headers={"Retry-After": str(retry_after_seconds())},
                 )
             return problem_response(
                 status=401, detail="Invalid username or password.", headers={"WWW-Authenticate": CHALLENGE}

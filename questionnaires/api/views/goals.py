@@ -65,7 +65,7 @@ class GoalListView(ClientScopedView):
         ratings = goal_ratings(client_id=client.pk)
         goals = goals_of(client_id=client.pk)
         self.audit(action="list", object_ids=[goal.id for goal in goals], detail=f"client {client.external_id}")
-        shaped = [goal_as_dict(goal, ratings.get(goal.id, [])) for goal in goals]
+        shaped = [goal_as_dict(goal, ratings.get(goal.id, []), viewer=self.principal) for goal in goals]
         return Response({"client": client.external_id, "results": shaped})
 
     @extend_schema(
@@ -81,7 +81,7 @@ class GoalListView(ClientScopedView):
         goal = goal_create(principal=self.principal, client=client, text=body["text"])
         self.audit(action="create", object_ids=[goal.id], detail=f"client {client.external_id}")
         return Response(
-            goal_as_dict(goal, []),
+            goal_as_dict(goal, [], viewer=self.principal),
             status=status.HTTP_201_CREATED,
             headers={"Location": f"/api/v1/clients/{client.external_id}/goals/{goal.id}/"},
         )
@@ -110,7 +110,7 @@ class GoalDetailView(ClientScopedView):
         goal = self._goal(client, goal_id)
         ratings = goal_ratings(client_id=client.pk).get(goal.id, [])
         self.audit(action="read", object_ids=[goal.id], detail=f"client {client.external_id}")
-        return Response(goal_as_dict(goal, ratings, with_trajectory=True))
+        return Response(goal_as_dict(goal, ratings, with_trajectory=True, viewer=self.principal))
 
     @extend_schema(
         request=GoalUpdateSerializer,
@@ -129,7 +129,7 @@ class GoalDetailView(ClientScopedView):
         changed = [goal.id] + ([goal.replaced_by_id] if goal.replaced_by_id else [])
         self.audit(action="update", object_ids=changed, detail=f"client {client.external_id}: {goal.status}")
         ratings = goal_ratings(client_id=client.pk)
-        shaped = goal_as_dict(goal, ratings.get(goal.id, []))
+        shaped = goal_as_dict(goal, ratings.get(goal.id, []), viewer=self.principal)
         if goal.replaced_by_id:
-            shaped["replacement"] = goal_as_dict(goal.replaced_by, [])
+            shaped["replacement"] = goal_as_dict(goal.replaced_by, [], viewer=self.principal)
         return Response(shaped)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from questionnaires.services.provisioning import ProvisioningError, clinic_api_key_create, clinic_get
+from questionnaires.services.provisioning import ProvisioningError, clinic_api_key_create, clinic_get, command_actor
 
 
 class Command(BaseCommand):
@@ -20,7 +20,7 @@ class Command(BaseCommand):
     def handle(self, *args, clinic_slug: str, key_name: str, **options) -> None:
         try:
             clinic = clinic_get(slug=clinic_slug)
-            api_key, key = clinic_api_key_create(clinic=clinic, name=key_name)
+            api_key, key = clinic_api_key_create(clinic=clinic, name=key_name, actor=command_actor())
         except ProvisioningError as error:
             raise CommandError(str(error)) from None
         self.stdout.write(

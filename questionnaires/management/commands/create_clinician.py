@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from questionnaires.services.provisioning import ProvisioningError, clinic_get, clinician_create
+from questionnaires.services.provisioning import ProvisioningError, clinic_get, clinician_create, command_actor
 
 
 class Command(BaseCommand):
@@ -22,7 +22,9 @@ class Command(BaseCommand):
     def handle(self, *args, clinic_slug: str, username: str, password: str, supervisor: bool, **options) -> None:
         try:
             clinic = clinic_get(slug=clinic_slug)
-            membership = clinician_create(clinic=clinic, username=username, password=password, supervisor=supervisor)
+            membership = clinician_create(
+                clinic=clinic, username=username, password=password, supervisor=supervisor, actor=command_actor()
+            )
         except ProvisioningError as error:
             raise CommandError(str(error)) from None
         self.stdout.write(f"Created {membership.role} {membership.user.username!r} in clinic {clinic.slug!r}.")
