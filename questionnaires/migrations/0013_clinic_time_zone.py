@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('questionnaires', '0011_export_data_dictionary'),
+        ('questionnaires', '0012_export_data_dictionary'),
     ]
 
     operations = [

@@ -16,7 +16,7 @@ def mark_notes(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('questionnaires', '0009_response_corrections'),
+        ('questionnaires', '0010_audit_source_address'),
     ]
 
     operations = [

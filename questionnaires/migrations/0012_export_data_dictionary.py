@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('questionnaires', '0010_alert_categories_and_resolution'),
+        ('questionnaires', '0011_alert_categories_and_resolution'),
     ]
 
     operations = [
