@@ -234,3 +234,21 @@ def test_every_language_a_shipped_definition_carries_has_a_message_file():
     assert carried <= {code for code, _ in settings.LANGUAGES}
     for language in carried:
         assert (Path(settings.LOCALE_PATHS[0]) / language / "LC_MESSAGES" / "django.mo").exists(), language
+
+
+def test_a_text_pack_may_supply_an_unlicensed_instruments_stem(client, token, settings, tmp_path):
+    import json
+
+    pack = json.loads(settings_pack_text(settings))
+    pack["srs"]["*"]["en"]["instructions"] = "Licensed test stem: rate today's session."
+    path = tmp_path / "with-stem.json"
+    path.write_text(json.dumps(pack), encoding="utf-8")
+    settings.QUESTIONNAIRE_TEXT_PACKS = [str(path)]
+    html = client.get(_form(token, "srs")).content.decode()
+    assert 'class="instructions"' in html and "Licensed test stem" in html
+
+
+def settings_pack_text(settings) -> str:
+    from pathlib import Path
+
+    return Path(settings.QUESTIONNAIRE_TEXT_PACKS[0]).read_text(encoding="utf-8")
