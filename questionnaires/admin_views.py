@@ -8,6 +8,7 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from questionnaires.client_offer import not_offered_because
 from questionnaires.registry import get_registry
 
 
@@ -28,6 +29,7 @@ def plugins_view(request: HttpRequest) -> HttpResponse:
             "respondent": definition.respondent,
             "text_allowed": definition.text_allowed,
             "license": definition.license,
+            "not_offered": not_offered_because(definition),
         }
         for definition in registry.all()
     ]

@@ -21,8 +21,15 @@ PALETTE = (
     "#AA4499", "#332288",
 )
 DASHES = ("", "6 3", "2 3", "8 3 2 3")
-ALERT_COLOUR = "#B00020"
+ALERT_COLOUR = "#B35900"
+"""Alerts: an amber-brown triangle with "!"."""
+RISK_COLOUR = "#B00020"
+"""Risk: a red diamond with "!", larger, drawn above any other marker of the point."""
+NOTE_COLOUR = "#007A4D"
+"""Notes (good news): a green circle with a check mark, below the point."""
 CUTOFF_COLOUR = "#6b6b6b"
+REFERENCE_COLOUR = "#8a8a8a"
+"""The whole-clinic reference line, drawn underneath the series compared with it."""
 
 WIDTH = 640
 HEIGHT = 260
@@ -33,13 +40,18 @@ MAX_X_LABELS = 12
 
 @dataclass(frozen=True)
 class Point:
-    """One value at category `x` (an index into the chart's x labels); `alerts` draws a marker above it."""
+    """One value at category `x` (an index into the chart's x labels).
+
+    `alerts` draws a marker above it (a distinct one when `risk` is among them); `notes` (good
+    news) draws a green check below it.
+    """
 
     x: int
     y: float
     label: str
     data: Mapping[str, str] = field(default_factory=dict)
     alerts: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -49,6 +61,8 @@ class Series:
     """A slug for the CSS class and the `data-series` attribute."""
     points: tuple[Point, ...]
     emphasis: bool = False
+    reference: bool = False
+    """A reference line (the whole clinic): grey, and drawn first so the series compared with it lie above."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +136,26 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     return ticks
 
 
+def focus_range(low: float, high: float, values: Sequence[float], cutoff: float | None) -> tuple[float, float]:
+    """The part of an instrument's range low..high that holds the values and the cut-off, with a margin.
+
+    A 0–40 SRS axis squashes the band that matters (35–40) into an eighth of the chart; a client
+    rating 33–40 with the cut-off at 36 gets a 30–40 axis. Bounds snap to a round step near a
+    twentieth of the range (SRS: multiples of 2) and never leave the instrument's range; the chart
+    states the full range.
+    """
+    shown = [*values, *([cutoff] if cutoff is not None else [])]
+    if not shown or high <= low:
+        return low, high
+    raw = (high - low) / 20
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    margin = (high - low) * 0.05
+    bottom = max(low, math.floor((min(shown) - margin) / step) * step)
+    top = min(high, math.ceil((max(shown) + margin) / step) * step)
+    return (round(bottom, 6), round(top, 6)) if top > bottom else (low, high)
+
+
 def _attributes(data: Mapping[str, str]) -> str:
     return "".join(f' data-{escape(name)}="{escape(value)}"' for name, value in data.items())
 
@@ -157,7 +191,8 @@ def _axes(frame: _Frame, *, x_labels: Sequence[str], y_label: str, y_ticks: Sequ
             continue
         x = frame.px(index)
         parts.append(
-            f'<text x="{_number(x)}" y="{bottom + 16}" text-anchor="middle" fill="#333">{escape(label)}</text>'
+            f'<text class="chart-x-label" x="{_number(x)}" y="{bottom + 16}" text-anchor="middle" fill="#333">'
+            f"{escape(label)}</text>"
         )
     if y_label:
         middle = _number(frame.top + frame.plot_height / 2)
@@ -216,12 +251,30 @@ def line_chart(
     y_label: str = "",
     cutoff: float | None = None,
     cutoff_label: str = "",
+    x_title: str = "",
+    scale_note: str = "",
 ) -> SafeString:
-    """Lines through each series' points; a gap in a series (a missing x) breaks its line."""
-    rows = _legend_rows([one.name for one in series])
+    """Lines through each series' points; a gap in a series (a missing x) breaks its line.
+
+    Reference series are drawn first (underneath); `scale_note` (e.g. "scale 0–40, axis 30–40")
+    is printed at the top right so a zoomed axis never hides the instrument's full range.
+    """
+    marked = any(point.alerts or point.notes for one in series for point in one.points)
+    names = [one.name for one in series] + (["alert", "risk", "note"] if marked else [])
+    rows = _legend_rows(names)
     frame = _Frame(categories=len(x_labels), y_min=y_min, y_max=y_max, legend_rows=rows)
     parts = _open(frame, chart_id=chart_id, kind="line", title=title, description=description)
     parts += _axes(frame, x_labels=x_labels, y_label=y_label, y_ticks=nice_ticks(y_min, y_max))
+    if x_title:
+        parts.append(
+            f'<text class="chart-x-title" x="{_number(MARGIN_LEFT + frame.plot_width / 2)}" '
+            f'y="{frame.height - 6}" text-anchor="middle" fill="#333">{escape(x_title)}</text>'
+        )
+    if scale_note:
+        parts.append(
+            f'<text class="chart-scale" x="{frame.width - MARGIN_RIGHT}" y="{_number(frame.top - 4)}" '
+            f'text-anchor="end" fill="#333">{escape(scale_note)}</text>'
+        )
     if cutoff is not None:
         y = _number(frame.py(cutoff))
         parts.append(
@@ -231,13 +284,20 @@ def line_chart(
             f'<text x="{frame.width - MARGIN_RIGHT}" y="{_number(frame.py(cutoff) - 4)}" text-anchor="end" '
             f'fill="{CUTOFF_COLOUR}">{escape(cutoff_label or f"cut-off {_value_text(cutoff)}")}</text></g>'
         )
-    legend = []
+    legend, drawn = [], []
     for index, one in enumerate(series):
-        colour = "#222222" if one.emphasis else PALETTE[index % len(PALETTE)]
-        dash = "" if one.emphasis else DASHES[index % len(DASHES)]
+        if one.reference:
+            colour, dash = REFERENCE_COLOUR, "4 3"
+        else:
+            colour = "#222222" if one.emphasis else PALETTE[index % len(PALETTE)]
+            dash = "" if one.emphasis else DASHES[index % len(DASHES)]
         legend.append((one.name, colour, dash))
+        drawn.append((one, colour, dash))
+    for one, colour, dash in sorted(drawn, key=lambda entry: not entry[0].reference):
         parts += _series(frame, one, colour, dash)
     parts += _legend(legend, frame.width)
+    if marked:
+        parts += _marker_legend(frame.width, [entry[0] for entry in legend])
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every interpolated text above is escaped
 
@@ -271,14 +331,58 @@ def _series(frame: _Frame, series: Series, colour: str, dash: str) -> list[str]:
         )
         if point.alerts:
             kinds = ", ".join(point.alerts)
-            top = cy - 10
+            risk = "risk" in point.alerts
+            css = "chart-alert chart-risk" if risk else "chart-alert"
+            heading = "Risk alert" if risk else "Alert"
             parts.append(
-                f'<g class="chart-alert" data-kinds="{escape(kinds)}" data-x="{point.x}" '
-                f'data-series="{key}"><title>{escape(f"Alert: {kinds}")}</title>'
-                f'<path d="M{_number(cx)},{_number(top - 9)} l6,10 h-12 z" fill="{ALERT_COLOUR}"/>'
-                f'<text x="{_number(cx)}" y="{_number(top - 1)}" text-anchor="middle" fill="#fff" '
-                f'font-size="8" font-weight="bold">!</text></g>'
+                f'<g class="{css}" data-kinds="{escape(kinds)}" data-x="{point.x}" data-series="{key}">'
+                f"<title>{escape(f'{heading}: {kinds}')}</title>"
+                + (_risk_marker(cx, cy - 20) if risk else _alert_marker(cx, cy - 19))
+                + "</g>"
             )
+        if point.notes:
+            kinds = ", ".join(point.notes)
+            parts.append(
+                f'<g class="chart-note" data-kinds="{escape(kinds)}" data-x="{point.x}" data-series="{key}">'
+                f'<title>{escape(f"Note: {kinds}")}</title>{_note_marker(cx, cy + 15)}</g>'
+            )
+    parts.append("</g>")
+    return parts
+
+
+def _alert_marker(cx: float, cy: float) -> str:
+    return (
+        f'<path d="M{_number(cx)},{_number(cy - 5)} l6,10 h-12 z" fill="{ALERT_COLOUR}"/>'
+        f'<text x="{_number(cx)}" y="{_number(cy + 4)}" text-anchor="middle" fill="#fff" '
+        f'font-size="8" font-weight="bold">!</text>'
+    )
+
+
+def _risk_marker(cx: float, cy: float) -> str:
+    return (
+        f'<path d="M{_number(cx)},{_number(cy - 8)} l8,8 l-8,8 l-8,-8 z" fill="{RISK_COLOUR}" '
+        f'stroke="#fff" stroke-width="1"/>'
+        f'<text x="{_number(cx)}" y="{_number(cy + 3.5)}" text-anchor="middle" fill="#fff" '
+        f'font-size="10" font-weight="bold">!</text>'
+    )
+
+
+def _note_marker(cx: float, cy: float) -> str:
+    return (
+        # A path, not a <circle>: circles are the data points, counted by tests and assistive tools.
+        f'<path d="M{_number(cx - 6)},{_number(cy)} a6,6 0 1,0 12,0 a6,6 0 1,0 -12,0" fill="{NOTE_COLOUR}"/>'
+        f'<path d="M{_number(cx - 3)},{_number(cy)} l2,2.5 l4,-5" fill="none" stroke="#fff" stroke-width="1.6"/>'
+    )
+
+
+def _marker_legend(width: int, names: Sequence[str]) -> list[str]:
+    """The three markers after the series in the legend row(s): alert, risk, note."""
+    positions = _legend_layout([*names, "alert", "risk", "note"], width)[len(names):]
+    parts = ['<g class="chart-marker-legend">']
+    for (label, marker), (x, y) in zip(
+        (("alert", _alert_marker), ("risk", _risk_marker), ("note", _note_marker)), positions, strict=True
+    ):
+        parts.append(marker(x + 9, y) + f'<text x="{_number(x + 22)}" y="{_number(y + 4)}" fill="#222">{label}</text>')
     parts.append("</g>")
     return parts
 

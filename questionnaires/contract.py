@@ -121,6 +121,9 @@ class AlertRule:
     items: tuple[str, ...] = ()
     priority: Literal["low", "normal", "high"] = "normal"
     description: str = ""
+    raters: tuple[Literal["client", "clinician"], ...] = ("client", "clinician")
+    """Whose ratings raise it: a client-facing alliance rule ("talk about the alliance") names
+    `("client",)`, so the clinician's own rating feeds only the rater gap."""
 
 
 @dataclass(frozen=True)
@@ -182,6 +185,9 @@ class Translation:
     title: str = ""
     labels: Mapping[str, str] = field(default_factory=dict)
     texts: Mapping[str, str] = field(default_factory=dict)
+    instructions: str = ""
+    """The stem in this language; served only where the licence allows the text."""
+    recall_period: str = ""
     options: Mapping[str, str] = field(default_factory=dict)
     """Option label by its English label."""
 
@@ -223,6 +229,13 @@ class Questionnaire:
     dynamic_items: DynamicItems | None = None
     """"client_goals": at submission the items are one per active goal of the client (linkId = goal id),
     shaped like the first declared item; the declared items are the fixed set the examples score."""
+    instructions: str = ""
+    """The stem or instructions shown before the items (PHQ-9: "Over the last 2 weeks, how often have
+    you been bothered by any of the following problems?"). Published wording: served only where
+    `text_allowed`, else only when a text pack supplies it (key `instructions`)."""
+    recall_period: str = ""
+    """The time frame the answers are about ("the last 2 weeks", "today's session"); not licensed
+    text, always served, so a client knows what to think of."""
     rated_with: str | None = None
     """The id of the questionnaire that rates the same alliance from the other side (e.g. a therapist
     form); client and clinician ratings of one session on the pair are compared like ratings on the

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -51,6 +52,10 @@ def definition_as_dict(
         "languages": languages,
         "construct": definition.construct,
         "direction": definition.direction,
+        "instructions": _instructions(definition, translation, pack_texts),
+        "recallPeriod": (
+            translation.recall_period if translation and translation.recall_period else definition.recall_period
+        ),
         "items": [
             _item(item, definition, translation, pack_texts, default_pack_texts) for item in definition.items
         ],
@@ -89,6 +94,7 @@ def definition_as_dict(
                 "items": list(rule.items),
                 "priority": rule.priority,
                 "description": rule.description,
+                "raters": list(rule.raters),
             }
             for rule in definition.alert_rules
         ],
@@ -188,6 +194,13 @@ def _number(value: Any) -> int | float | None:
     if number == number.to_integral_value():
         return int(number)
     return float(number)
+
+
+def _instructions(definition: Questionnaire, translation, pack_texts: Mapping[str, str]) -> str:
+    """The stem where the licence allows its text, else a local text pack's, else nothing."""
+    if definition.text_allowed:
+        return translation.instructions if translation and translation.instructions else definition.instructions
+    return pack_texts.get("instructions", "")
 
 
 def content_hash(definition: Questionnaire) -> str:

@@ -654,6 +654,8 @@ def _alert_problems(definition: Questionnaire) -> list[str]:
             problems.append(f"{where}: threshold must be a number")
         if rule.priority not in ("low", "normal", "high"):
             problems.append(f"{where}: priority {rule.priority!r} is unknown")
+        if not rule.raters or any(rater not in ("client", "clinician") for rater in rule.raters):
+            problems.append(f"{where}: raters must name 'client' and/or 'clinician'")
         if rule.on == "any_item":
             problems += [
                 f"{where}: item {link_id!r} does not exist" for link_id in rule.items if link_id not in item_ids

@@ -180,3 +180,28 @@ class WorkerProcess:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+@pytest.fixture
+def licensed_text_pack(settings, tmp_path):
+    """A local text pack for SRS and ORS, as a licensed deployment would have: without one, an
+    instrument whose item text is not licensed is not offered on the client form page.
+
+    The wording is made up for tests (each item's short label plus a marker); German uses the labels.
+    """
+    import json
+
+    from questionnaires.registry import get_registry
+
+    pack: dict = {}
+    for questionnaire_id in ("srs", "ors"):
+        definition = get_registry().get(questionnaire_id)
+        german = definition.translations["de"].labels
+        pack[questionnaire_id] = {"*": {
+            "en": {item.link_id: f"{item.label} (licensed test wording)" for item in definition.items},
+            "de": {item.link_id: german[item.link_id] for item in definition.items},
+        }}
+    path = tmp_path / "licensed-text-pack.json"
+    path.write_text(json.dumps(pack), encoding="utf-8")
+    settings.QUESTIONNAIRE_TEXT_PACKS = [str(path)]
+    return path

@@ -41,7 +41,7 @@ def test_a_404_under_a_token_path_logs_no_token(client, token, caplog):
     assert f"/take/{token.partition('.')[0]}.[redacted]/" in text
 
 
-def test_a_400_under_a_token_path_logs_no_token(client, token, caplog):
+def test_a_400_under_a_token_path_logs_no_token(client, token, caplog, licensed_text_pack):
     with caplog.at_level(logging.WARNING, logger="django.request"):
         response = client.post(reverse("take-form", args=[token, "srs"]), {"version": "1.0.0", "answers.1": "99"})
 
@@ -50,7 +50,7 @@ def test_a_400_under_a_token_path_logs_no_token(client, token, caplog):
     assert secret_of(token) not in logged_text(caplog)
 
 
-def test_a_csrf_refusal_under_a_token_path_logs_no_token(token, caplog):
+def test_a_csrf_refusal_under_a_token_path_logs_no_token(token, caplog, licensed_text_pack):
     with caplog.at_level(logging.WARNING):
         response = Client(enforce_csrf_checks=True).post(reverse("take-form", args=[token, "srs"]), {})
 

@@ -3,6 +3,12 @@
 Scoring after Barkham et al. (2013): total = sum of the ten items after reversal (0–40); with
 exactly one item missing the total is prorated to 10 x sum / 9 (one decimal), with two or more
 it is not scoreable. Bands on the (possibly prorated) total have inclusive lower bounds.
+
+Band names follow the severity levels of Barkham et al. (2013) as the project's instrument notes
+fix them: one band 0–10 named "healthy/low-level" (the paper's healthy and low-level ranges taken
+together, all below the clinical cut-off of 11), then mild 11–14, moderate 15–19,
+moderate-to-severe 20–24 and severe 25–40. Version 1.1.0 renamed the first band from
+`healthy` to `healthy_low_level`; scores of 1.0.0 keep their name.
 """
 
 from decimal import Decimal
@@ -34,15 +40,15 @@ def _answers(*values: int | None) -> dict[str, int]:
 
 EXAMPLES = (
     Example(description="All items 0: items 2 and 3 reverse to 4, so the total is 8.",
-            answers=_answers(*[0] * 10), total=Decimal(8), band="healthy"),
+            answers=_answers(*[0] * 10), total=Decimal(8), band="healthy_low_level"),
     Example(description="All items 4: items 2 and 3 reverse to 0, so 32; item 6 raises risk.",
             answers=_answers(*[4] * 10), total=Decimal(32), band="severe", flags=("risk",)),
     Example(description="The minimum: 0 everywhere except the reversed items 2 and 3 at 4.",
-            answers=_answers(0, 4, 4, 0, 0, 0, 0, 0, 0, 0), total=Decimal(0), band="healthy"),
+            answers=_answers(0, 4, 4, 0, 0, 0, 0, 0, 0, 0), total=Decimal(0), band="healthy_low_level"),
     Example(description="The maximum: 4 everywhere except the reversed items 2 and 3 at 0.",
             answers=_answers(4, 0, 0, 4, 4, 4, 4, 4, 4, 4), total=Decimal(40), band="severe", flags=("risk",)),
-    Example(description="Total 10: top of healthy (items 2, 3 raw 4 score 0).",
-            answers=_answers(2, 4, 4, 2, 2, 0, 2, 2, 0, 0), total=Decimal(10), band="healthy"),
+    Example(description="Total 10: top of healthy/low-level (items 2, 3 raw 4 score 0).",
+            answers=_answers(2, 4, 4, 2, 2, 0, 2, 2, 0, 0), total=Decimal(10), band="healthy_low_level"),
     Example(description="Total 11: mild begins (and the clinical range).",
             answers=_answers(2, 4, 4, 2, 2, 0, 2, 2, 1, 0), total=Decimal(11), band="mild"),
     Example(description="Total 14: top of mild (item 2 raw 3 scores 1, item 3 raw 2 scores 2).",
@@ -66,7 +72,7 @@ EXAMPLES = (
 
 CORE_10 = Questionnaire(
     id="core-10",
-    version="1.0.0",
+    version="1.1.0",
     title="CORE-10",
     respondent="client",
     items=ITEMS,
@@ -82,11 +88,14 @@ CORE_10 = Questionnaire(
             "Total: sum of the ten items after reversing items 2 and 3 (4 - answer), 0–40; higher is more "
             "distress. With exactly one item missing the total is 10 x sum / 9, rounded half-up to one "
             "decimal; with two or more missing it cannot be scored. Bands (lower bound inclusive): below 11 "
-            "healthy, 11–14.9 mild, 15–19.9 moderate, 20–24.9 moderate-to-severe, 25 or above severe."
+            "healthy/low-level, 11–14.9 mild, 15–19.9 moderate, 20–24.9 moderate-to-severe, 25 or above severe."
         ),
     ),
     bands=(
-        Band(name="healthy", lower=Decimal(0), upper=Decimal(11), label="Healthy / low level (below 11)"),
+        Band(
+            name="healthy_low_level", lower=Decimal(0), upper=Decimal(11),
+            label="Healthy/low-level (0 to below 11; Barkham et al. 2013)",
+        ),
         Band(name="mild", lower=Decimal(11), upper=Decimal(15), label="Mild (11 to below 15)"),
         Band(name="moderate", lower=Decimal(15), upper=Decimal(20), label="Moderate (15 to below 20)"),
         Band(name="moderate_to_severe", lower=Decimal(20), upper=Decimal(25),
@@ -116,6 +125,7 @@ CORE_10 = Questionnaire(
         "clinic may supply it as a local text pack."
     ),
     text_allowed=False,
+    recall_period="the last week",
     construct="symptom",
     direction="lower_is_better",
     reliable_change=Decimal(6),

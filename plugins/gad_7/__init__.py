@@ -107,6 +107,8 @@ GAD_7 = Questionnaire(
     ),
     license="Public domain (Pfizer Inc.): no permission required to reproduce, translate, display or distribute.",
     text_allowed=True,
+    instructions="Over the last 2 weeks, how often have you been bothered by the following problems?",
+    recall_period="the last 2 weeks",
     construct="symptom",
     direction="lower_is_better",
     clinical_cutoff=Decimal(10),

@@ -91,6 +91,7 @@ ORS = Questionnaire(
         "Only the dimension names are served."
     ),
     text_allowed=False,
+    recall_period="the last week, including today",
     construct="outcome",
     direction="higher_is_better",
     reliable_change=Decimal(5),
@@ -100,6 +101,7 @@ ORS = Questionnaire(
     examples=EXAMPLES,
     translations={
         "de": Translation(
+            recall_period="die letzte Woche, einschließlich heute",
             title="Outcome Rating Scale (ORS)",
             labels={"1": "Individuell", "2": "Zwischenmenschlich", "3": "Sozial", "4": "Insgesamt"},
         )

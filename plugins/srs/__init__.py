@@ -95,6 +95,7 @@ SRS = Questionnaire(
             comparison="<",
             threshold=CUTOFF,
             description="Total below 36: talk about the alliance (FIT practice rule).",
+            raters=("client",),
         ),
         AlertRule(
             flag="low_item",
@@ -102,6 +103,7 @@ SRS = Questionnaire(
             comparison="<",
             threshold=ITEM_CUTOFF,
             description="A mark below 9: talk about that dimension (FIT practice rule).",
+            raters=("client",),
         ),
     ),
     reference=(
@@ -114,6 +116,7 @@ SRS = Questionnaire(
         "Only the dimension names are served."
     ),
     text_allowed=False,
+    recall_period="today's session",
     construct="alliance",
     direction="higher_is_better",
     clinical_cutoff=CUTOFF,
@@ -122,6 +125,7 @@ SRS = Questionnaire(
     examples=EXAMPLES,
     translations={
         "de": Translation(
+            recall_period="die heutige Sitzung",
             title="Session Rating Scale (SRS v3)",
             labels={"1": "Beziehung", "2": "Ziele und Themen", "3": "Vorgehen oder Methode", "4": "Insgesamt"},
         )

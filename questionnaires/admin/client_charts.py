@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 from django.utils.safestring import SafeString
 
-from questionnaires.charts import Point, Series, line_chart
+from questionnaires.charts import Point, Series, focus_range, line_chart
 from questionnaires.models import Alert, Response, TherapyClient
 from questionnaires.registry import get_registry
+from questionnaires.selectors.alerts import open_alerts, session_alerts
 from questionnaires.selectors.scores import latest_scores_for
 from questionnaires.selectors.trajectories import client_trajectory
 
@@ -33,9 +34,9 @@ def _session_key(point: dict) -> tuple:
     return ("day", point["authored"].date())
 
 
-def _session_label(key: tuple) -> str:
-    kind, value = key
-    return f"S{value}" if kind == "session" else value.strftime("%d %b")
+def _session_labels(keys: list[tuple]) -> list[str]:
+    """Session numbers on the x-axis, never dates: a session without a number takes its place in the sequence."""
+    return [str(value) if kind == "session" else str(index + 1) for index, (kind, value) in enumerate(keys)]
 
 
 def client_trajectory_charts(*, client: TherapyClient) -> list[TrajectoryChart]:
@@ -53,6 +54,7 @@ def client_trajectory_charts(*, client: TherapyClient) -> list[TrajectoryChart]:
             first_seen.setdefault(_session_key(point), point["authored"])
         keys = sorted(first_seen, key=lambda key: (first_seen[key], key[1] if key[0] == "session" else 0))
         position = {key: index for index, key in enumerate(keys)}
+        labels = _session_labels(keys)
         title = definition.title if definition is not None else questionnaire_id
         series = []
         for rater in ("client", "clinician"):
@@ -62,11 +64,12 @@ def client_trajectory_charts(*, client: TherapyClient) -> list[TrajectoryChart]:
             chart_points = {}
             for point in rated:
                 x = position[_session_key(point)]
-                session = _session_label(_session_key(point))
                 label = (
-                    f"{session} {point['authored']:%Y-%m-%d}, {RATER_NAMES[rater].lower()}: {point['total']}"
+                    f"Session {labels[x]}, {point['authored']:%Y-%m-%d}, {RATER_NAMES[rater].lower()}: "
+                    f"{point['total']:g}"
                     + (f" ({point['band']})" if point["band"] else "")
                     + (f"; alerts: {', '.join(point['alerts'])}" if point.get("alerts") else "")
+                    + (f"; notes: {', '.join(point['notes'])}" if point.get("notes") else "")
                 )
                 # A repeated rating in one session: the later one is drawn (the table lists both).
                 chart_points[x] = Point(
@@ -79,6 +82,7 @@ def client_trajectory_charts(*, client: TherapyClient) -> list[TrajectoryChart]:
                         "rater": rater,
                     },
                     alerts=tuple(point.get("alerts") or ()),
+                    notes=tuple(point.get("notes") or ()),
                 )
             series.append(Series(name=RATER_NAMES[rater], key=rater, points=tuple(chart_points.values())))
         low = float(definition.scoring.total_min) if definition is not None else 0.0
@@ -88,20 +92,24 @@ def client_trajectory_charts(*, client: TherapyClient) -> list[TrajectoryChart]:
             cutoff = float(definition.clinical_cutoff)
         drawn = sum(len(one.points) for one in series)
         direction = "" if definition is None else definition.direction.replace("_", " ")
+        y_min, y_max = focus_range(low, high, [point.y for one in series for point in one.points], cutoff)
+        scale = f"scale {low:g}–{high:g}" + (f", axis {y_min:g}–{y_max:g}" if (y_min, y_max) != (low, high) else "")
         svg = line_chart(
             chart_id=f"trajectory-{questionnaire_id}",
             title=f"{title}: {client.external_id} by session",
             description=(
-                f"Total score per session ({direction}); {drawn} ratings over {len(keys)} sessions"
+                f"Total score per session number ({direction}; {scale}); {drawn} ratings over {len(keys)} sessions"
                 + (f"; dashed line at the clinical cut-off {cutoff:g}" if cutoff is not None else "")
-                + "; red triangles mark sessions that raised alerts."
+                + "; amber triangles mark alerts, red diamonds risk, green checks notes (good news)."
             ),
-            x_labels=[_session_label(key) for key in keys],
+            x_labels=labels,
             series=series,
-            y_min=low,
-            y_max=high,
+            y_min=y_min,
+            y_max=y_max,
             y_label="Total",
             cutoff=cutoff,
+            x_title="Session",
+            scale_note=scale,
         )
         charts.append(
             TrajectoryChart(questionnaire_id=questionnaire_id, title=title, svg=svg, points=drawn, sessions=len(keys))
@@ -119,8 +127,13 @@ def client_recent_responses(*, client: TherapyClient, limit: int = RECENT_LIMIT)
     return [{"response": response, "score": scores.get(response.id)} for response in responses]
 
 
-def client_recent_alerts(*, client: TherapyClient, limit: int = RECENT_LIMIT) -> list[Alert]:
-    return list(
-        Alert.objects.filter(client=client, clinic_id=client.clinic_id, withdrawn_at__isnull=True)
-        .order_by("-raised_at")[:limit]
-    )
+def client_recent_alerts(*, client: TherapyClient, limit: int = RECENT_LIMIT) -> dict:
+    """The client's unresolved session alerts (one per session, with its reasons; risk on top) and recent notes.
+
+    Withdrawn rows (of amended or retracted responses) are never shown.
+    """
+    live = Alert.objects.filter(client=client, clinic_id=client.clinic_id, withdrawn_at__isnull=True)
+    live = live.select_related("client", "response")
+    alerts = session_alerts(open_alerts(live))[:limit]
+    notes = session_alerts(live.filter(category=Alert.Category.NOTE).order_by("-raised_at")[: limit * 3])[:limit]
+    return {"alerts": alerts, "notes": notes}

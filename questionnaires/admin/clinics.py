@@ -21,7 +21,7 @@ User = get_user_model()
 class ClinicAdmin(AuditedAdmin):
     audit_object_type = "clinic"
     tenancy = CLINICS
-    list_display = ("slug", "name", "created_at")
+    list_display = ("slug", "name", "time_zone", "created_at")
     search_fields = ("slug", "name")
     ordering = ("slug",)
 

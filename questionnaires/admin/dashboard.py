@@ -25,6 +25,7 @@ from questionnaires.admin.tenancy import client_or_404, clinic_from_query, is_op
 from questionnaires.charts import Bar, Point, Series, bar_chart, line_chart
 from questionnaires.models import Clinic
 from questionnaires.registry import get_registry
+from questionnaires.selectors.alerts import NOTE_KINDS
 from questionnaires.selectors.dashboard import (
     alert_counts,
     completion_rates,
@@ -92,7 +93,8 @@ def metric_chart(*, clinic: Clinic, questionnaire_id: str, period: str, starts: 
                 by_clinician.setdefault(who, []).append(point)
     for username in sorted(by_clinician):
         series.append(Series(name=username, key=f"clinician-{username}", points=tuple(by_clinician[username])))
-    series.append(Series(name="whole clinic", key="clinic", points=tuple(clinic_points), emphasis=True))
+    # The clinic is the grey reference, drawn first so each clinician's line lies above it.
+    series.append(Series(name="whole clinic", key="clinic", points=tuple(clinic_points), reference=True))
     title = definition.title if definition is not None else questionnaire_id
     low = float(definition.scoring.total_min) if definition is not None else 0.0
     high = float(definition.scoring.total_max) if definition is not None else 1.0
@@ -134,12 +136,16 @@ def alerts_chart(*, clinic: Clinic, period: str, starts: list) -> DashboardChart
         for start, kinds in counts.items()
         if start in position
         for kind, number in kinds.items()
+        if kind not in NOTE_KINDS  # good news is a note, not an alert
     ]
     total = sum(bar.count for bar in bars)
     svg = bar_chart(
         chart_id="alerts",
         title=f"Alerts raised per {period}",
-        description=f"Alerts raised in {clinic.name} per {period}, stacked by kind; {total} in the range shown.",
+        description=(
+            f"Alert reasons raised in {clinic.name} per {period}, stacked by kind (notes of good news left out); "
+            f"{total} in the range shown."
+        ),
         x_labels=[_label(start, period) for start in starts],
         bars=bars,
         y_label="Alerts",

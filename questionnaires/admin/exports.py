@@ -88,7 +88,13 @@ class ExportJobAdmin(AuditedAdmin):
         if obj.status != ExportJob.Status.DONE or not obj.file:
             return "—"
         url = reverse("admin-export-download", args=[obj.pk])
-        return format_html('<a href="{}" class="export-download">Download</a>', url)
+        if not obj.dictionary:
+            return format_html('<a href="{}" class="export-download">Download</a>', url)
+        return format_html(
+            '<a href="{}" class="export-download">Download</a> · '
+            '<a href="{}?part=dictionary" class="export-dictionary">Data dictionary</a>',
+            url, url,
+        )
 
     @admin.action(description="Run the selected exports again")
     def run_again(self, request, queryset) -> None:
@@ -117,5 +123,10 @@ def export_download_view(request: HttpRequest, job_id: str) -> HttpResponse:
         detail=job.format,
     )
     content_type = "text/csv; charset=utf-8" if job.format == ExportJob.Format.CSV else "application/fhir+ndjson"
-    name = job.file.name.rsplit("/", 1)[-1]
-    return FileResponse(job.file.open("rb"), as_attachment=True, filename=name, content_type=content_type)
+    stored = job.file
+    if request.GET.get("part") == "dictionary":
+        if not job.dictionary:
+            raise Http404
+        stored, content_type = job.dictionary, "text/csv; charset=utf-8"
+    name = stored.name.rsplit("/", 1)[-1]
+    return FileResponse(stored.open("rb"), as_attachment=True, filename=name, content_type=content_type)

@@ -18,7 +18,7 @@ from django.template.response import TemplateResponse
 from questionnaires.admin.auditing import admin_actor
 from questionnaires.admin.practice_models import GoalAdmin
 from questionnaires.admin.tenancy import client_or_404, clinic_from_query, may, may_open, role_of
-from questionnaires.charts import Point, Series, line_chart
+from questionnaires.charts import Point, Series, focus_range, line_chart
 from questionnaires.models import BackgroundCategory, Clinic
 from questionnaires.registry import get_registry
 from questionnaires.selectors.equity import equity_breakdown
@@ -52,24 +52,32 @@ def _rows(mine: dict, clinic: dict) -> list[dict]:
 def _trend_chart(report: dict, definition) -> object:
     months = [month["month"] for month in report["trend"]]
     series = []
-    for side, name, emphasis in (("clinician", report["clinician"], False), ("clinic", "whole clinic", True)):
+    # The clinic is the reference, drawn first in grey; the clinician's line lies above it.
+    for side, name, emphasis in (("clinic", "whole clinic", False), ("clinician", report["clinician"], True)):
         points = tuple(
             Point(x=index, y=month[side]["mean"], label=f"{name}, {month['month']}: mean {month[side]['mean']:g} "
                   f"(n={month[side]['n']})")
             for index, month in enumerate(report["trend"])
             if not month[side]["suppressed"] and month[side]["mean"] is not None
         )
-        series.append(Series(name=name, key=side, points=points, emphasis=emphasis))
+        series.append(Series(name=name, key=side, points=points, emphasis=emphasis, reference=side == "clinic"))
+    low, high = float(definition.scoring.total_min), float(definition.scoring.total_max)
+    cutoff = float(definition.clinical_cutoff) if definition.clinical_cutoff is not None else None
+    y_min, y_max = focus_range(low, high, [point.y for one in series for point in one.points], cutoff)
     return line_chart(
         chart_id="supervision-trend",
         title=f"{definition.title}: monthly mean, clinician vs clinic",
-        description="Monthly mean client-rated alliance total; months with too few sessions are left out.",
+        description=(
+            "Monthly mean client-rated alliance total, the clinician's line above the whole clinic's grey "
+            f"reference line (scale {low:g}–{high:g}); months with too few sessions are left out."
+        ),
         x_labels=months or ["-"],
         series=series,
-        y_min=float(definition.scoring.total_min),
-        y_max=float(definition.scoring.total_max),
+        y_min=y_min,
+        y_max=y_max,
         y_label="Mean total",
-        cutoff=float(definition.clinical_cutoff) if definition.clinical_cutoff is not None else None,
+        cutoff=cutoff,
+        scale_note=f"scale {low:g}–{high:g}" + (f", axis {y_min:g}–{y_max:g}" if (y_min, y_max) != (low, high) else ""),
     )
 
 

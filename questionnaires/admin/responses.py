@@ -18,6 +18,7 @@ from questionnaires.admin.filters import (
 from questionnaires.admin.scoping import ScopedAdmin, ScopedInline
 from questionnaires.admin.tenancy import VIEW, Tenancy, is_operator, may
 from questionnaires.models import Alert, QuestionnaireVersion, Response, Score
+from questionnaires.selectors.alerts import priority_first
 
 
 class ReadOnlyAdminMixin:
@@ -60,9 +61,12 @@ class ScoreInline(ReadOnlyAdminMixin, ScopedInline, admin.TabularInline):
 class AlertInline(ReadOnlyAdminMixin, ScopedInline, admin.TabularInline):
     model = Alert
     tenancy = ALERTS
-    fields = ("kind", "priority", "message", "raised_at", "acknowledged_at", "acknowledged_by")
+    fields = ("kind", "category", "priority", "message", "raised_at", "acknowledged_at", "resolved_at", "reason")
     readonly_fields = fields
     extra = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(withdrawn_at__isnull=True)
 
 
 @admin.register(Response)
@@ -156,22 +160,41 @@ class AlertAdmin(ReadOnlyAdminMixin, AuditedAdmin):
     audit_reads = True
     tenancy = ALERTS
     list_display = (
-        "raised_at",
-        "clinic",
+        "priority",
+        "category",
         "client_external_id",
+        "session",
         "questionnaire_id",
         "kind",
-        "priority",
+        "message",
+        "raised_at",
+        "clinic",
         "acknowledged",
-        "acknowledged_by",
+        "resolved",
     )
-    list_filter = ("kind", "priority", AcknowledgedFilter, "clinic", AlertQuestionnaireFilter)
-    list_select_related = ("clinic", "client")
+    list_filter = ("category", "priority", "kind", AcknowledgedFilter, "clinic", AlertQuestionnaireFilter)
+    list_select_related = ("clinic", "client", "response")
     search_fields = ("client__external_id", "kind", "message")
     actions = ("acknowledge_selected",)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("clinic", "client")
+        # Withdrawn rows (of amended or retracted responses) are kept for audit, not shown; risk on top.
+        alerts = super().get_queryset(request).filter(withdrawn_at__isnull=True)
+        return priority_first(alerts.select_related("clinic", "client", "response"))
+
+    def get_ordering(self, request):
+        return ()  # priority_first's order, unless a column header is clicked
+
+    @admin.display(description="Session", ordering="response__authored_at")
+    def session(self, obj: Alert) -> str:
+        if obj.response is None:
+            return "—"
+        number = f"{obj.response.session_number}, " if obj.response.session_number else ""
+        return f"{number}{timezone.localtime(obj.response.authored_at):%Y-%m-%d}"
+
+    @admin.display(description="Resolved", boolean=True, ordering="resolved_at")
+    def resolved(self, obj: Alert) -> bool:
+        return obj.resolved_at is not None
 
     def has_acknowledge_permission(self, request) -> bool:
         return may(request.user, self.tenancy, "acknowledge")

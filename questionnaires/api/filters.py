@@ -70,6 +70,11 @@ class AlertFilter(django_filters.FilterSet):
     questionnaire = django_filters.CharFilter(field_name="questionnaire_id")
     kind = django_filters.CharFilter()
     priority = django_filters.ChoiceFilter(choices=Alert.Priority.choices)
+    category = django_filters.ChoiceFilter(choices=Alert.Category.choices, help_text="alert or note.")
+    resolved = django_filters.BooleanFilter(
+        field_name="resolved_at", lookup_expr="isnull", exclude=True,
+        help_text="true: only resolved alerts; false: only unresolved ones.",
+    )
     acknowledged = django_filters.BooleanFilter(
         field_name="acknowledged_at", lookup_expr="isnull", exclude=True,
         help_text="true: only acknowledged alerts; false: only open ones.",

@@ -7,6 +7,7 @@ exactly what goes in and comes out.
 
 from __future__ import annotations
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from questionnaires.services.clients import EXTERNAL_ID_MAX_LENGTH
@@ -164,7 +165,11 @@ class TrajectoryPointSerializer(serializers.Serializer):
     subscales = serializers.DictField(child=serializers.FloatField())
     extras = serializers.DictField(child=serializers.FloatField())
     alerts = serializers.ListField(
-        child=serializers.CharField(), required=False, help_text="Not shown to client tokens."
+        child=serializers.CharField(), required=False, help_text="Kinds of its live alerts; not shown to client tokens."
+    )
+    notes = serializers.ListField(
+        child=serializers.CharField(), required=False,
+        help_text="Kinds of its notes (good news: recovery, out of the clinical range, improvement, repair).",
     )
 
 
@@ -291,13 +296,39 @@ class AlertSerializer(serializers.Serializer):
     questionnaire = serializers.CharField()
     response = serializers.UUIDField(allow_null=True)
     kind = serializers.CharField()
+    category = serializers.ChoiceField(
+        choices=["alert", "note"], help_text="`note`: good news (recovery, out of the clinical range, improvement)."
+    )
     priority = serializers.ChoiceField(choices=["low", "normal", "high"])
     message = serializers.CharField()
     details = serializers.DictField()
-    raised_at = serializers.DateTimeField()
+    session = serializers.IntegerField(allow_null=True, help_text="The session number of the response.")
+    session_date = serializers.DateTimeField(allow_null=True, help_text="When that session's response was authored.")
+    session_alert = serializers.CharField(
+        help_text="client/session: the one alert this reason belongs to (snooze and resolve act on all its reasons)."
+    )
+    raised_at = serializers.DateTimeField(help_text="When scoring raised it (processing time).")
     acknowledged_at = serializers.DateTimeField(allow_null=True)
     acknowledged_by = serializers.CharField()
+    snoozed_until = serializers.DateTimeField(allow_null=True)
+    resolved_at = serializers.DateTimeField(allow_null=True)
+    resolved_by = serializers.CharField()
+    reason = serializers.CharField(help_text="Why it was last snoozed or resolved.")
     comment = serializers.CharField(
         required=False, allow_null=True,
         help_text="Clinicians and supervisors only: the client's comment on the response that raised the alert.",
     )
+
+
+class AlertSnoozeSerializer(serializers.Serializer):
+    until = serializers.DateTimeField(help_text="Hidden from open lists until then; must be in the future.")
+    reason = serializers.CharField(max_length=2000)
+
+    def validate_until(self, value):
+        if value <= timezone.now():
+            raise serializers.ValidationError("Snooze until a time in the future.")
+        return value
+
+
+class AlertResolveSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, help_text="What was done, e.g. discussed in session.")

@@ -13,7 +13,13 @@ from rest_framework.decorators import api_view, authentication_classes, permissi
 from rest_framework.exceptions import NotFound
 
 from questionnaires.api.metrics import MetricsView
-from questionnaires.api.views.alerts import AlertAcknowledgeView, AlertDetailView, AlertListView
+from questionnaires.api.views.alerts import (
+    AlertAcknowledgeView,
+    AlertDetailView,
+    AlertListView,
+    AlertResolveView,
+    AlertSnoozeView,
+)
 from questionnaires.api.views.auth import TokenView
 from questionnaires.api.views.care import (
     EpisodeDetailView,
@@ -68,6 +74,8 @@ v1_patterns = [
     route("responses/{response_id}/history", ResponseHistoryView, "response-history"),
     route("alerts", AlertListView, "alert-list"),
     route("alerts/{alert_id}/acknowledge", AlertAcknowledgeView, "alert-acknowledge"),
+    route("alerts/{alert_id}/snooze", AlertSnoozeView, "alert-snooze"),
+    route("alerts/{alert_id}/resolve", AlertResolveView, "alert-resolve"),
     route("metrics", MetricsView, "metrics"),
     route("webhooks", WebhookListView, "webhook-list"),
     re_path(rf"^webhooks/(?P<webhook_id>{SEGMENT})/?$", WebhookDetailView.as_view(), name="webhook-detail"),

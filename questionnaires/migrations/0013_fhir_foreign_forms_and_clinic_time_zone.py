@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='clinic',
             name='time_zone',
-            field=models.CharField(default='UTC', help_text='IANA time zone of the clinic; a date sent without a time is read as noon here.', max_length=64, validators=[questionnaires.models.clinics.validate_time_zone]),
+            field=models.CharField(default='UTC', help_text='IANA time zone of the clinic (e.g. Europe/Berlin): pages for its clients show dates and times in it, and a date sent without a time is read as noon here.', max_length=64, validators=[questionnaires.models.clinics.validate_time_zone]),
         ),
         migrations.CreateModel(
             name='ForeignQuestionnaire',

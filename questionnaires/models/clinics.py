@@ -24,7 +24,8 @@ class Clinic(models.Model):
         max_length=64,
         default="UTC",
         validators=[validate_time_zone],
-        help_text="IANA time zone of the clinic; a date sent without a time is read as noon here.",
+        help_text="IANA time zone of the clinic (e.g. Europe/Berlin): pages for its clients show dates and times "
+        "in it, and a date sent without a time is read as noon here.",
     )
 
     def __str__(self) -> str:

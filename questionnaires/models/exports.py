@@ -36,6 +36,10 @@ class ExportJob(models.Model):
     rows_total = models.PositiveIntegerField(default=0)
     rows_done = models.PositiveIntegerField(default=0)
     file = models.FileField(upload_to="exports/", blank=True, default="")
+    dictionary = models.FileField(
+        upload_to="exports/", blank=True, default="",
+        help_text="CSV exports: the data dictionary, one row per column of the file (what it holds, its values).",
+    )
     error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -131,12 +131,22 @@ class Score(models.Model):
 
 
 class Alert(models.Model):
-    """Something a clinician should look at; stored once per response and kind."""
+    """One reason a session needs a clinician's eye (or a note of good news); stored once per response and kind.
+
+    What people see is one alert per client and session that lists its reasons: every open row of
+    the session, grouped by `selectors.alerts` (rows stay per response so a correction withdraws
+    exactly the reasons of the version it replaces). `category` tells alerts from notes: recovery,
+    leaving the clinical range, reliable improvement and repair are good news, not work.
+    """
 
     class Priority(models.TextChoices):
         LOW = "low", "Low"
         NORMAL = "normal", "Normal"
         HIGH = "high", "High"
+
+    class Category(models.TextChoices):
+        ALERT = "alert", "Alert"
+        NOTE = "note", "Note"
 
     # clinic and response are indexed by alert_clinic_open_idx and the unique (response, kind), which lead with them.
     clinic = models.ForeignKey("questionnaires.Clinic", on_delete=models.CASCADE, related_name="alerts", db_index=False)
@@ -155,6 +165,14 @@ class Alert(models.Model):
     withdrawn_at = models.DateTimeField(
         null=True, blank=True, help_text="Set when the response version that raised it was amended or retracted."
     )
+    category = models.CharField(
+        max_length=5, choices=Category.choices, default=Category.ALERT, db_default=Category.ALERT,
+        help_text="`note` for positive events (recovery, out of the clinical range, reliable improvement, repair).",
+    )
+    snoozed_until = models.DateTimeField(null=True, blank=True, help_text="Hidden from open lists until then.")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.CharField(max_length=150, blank=True, default="")
+    reason = models.TextField(blank=True, default="", help_text="Why it was last snoozed or resolved.")
 
     class Meta:
         constraints = [

@@ -37,10 +37,11 @@ def client_trajectory(
     ids = [row.id for row in rows]
     scores = latest_scores_for(ids)
     alerts: dict = defaultdict(list)
+    notes: dict = defaultdict(list)
     if include_alerts:
         live = Alert.objects.filter(response_id__in=ids, withdrawn_at__isnull=True)
-        for response_id, kind in live.values_list("response_id", "kind"):
-            alerts[response_id].append(kind)
+        for response_id, kind, category in live.values_list("response_id", "kind", "category"):
+            (notes if category == Alert.Category.NOTE else alerts)[response_id].append(kind)
     points = []
     for row in rows:
         score = scores.get(row.id)
@@ -64,6 +65,7 @@ def client_trajectory(
         )
         if include_alerts:
             points[-1]["alerts"] = sorted(alerts.get(row.id, []))
+            points[-1]["notes"] = sorted(notes.get(row.id, []))
         if include_comments:
             points[-1]["comment"] = row.comment
     return points

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from uuid import UUID
 
 from questionnaires.change_rules import (
@@ -37,6 +37,7 @@ from questionnaires.selectors.alert_history import (
     jacobson_truax_norms,
     rupture_alerts,
 )
+from questionnaires.selectors.alerts import NOTE_KINDS
 from questionnaires.services.goal_alerts import goal_alerts_draft
 from questionnaires.services.scored_responses import ScoredResponse
 from questionnaires.sql_arrays import uuids_in
@@ -113,24 +114,57 @@ def _store_history_flags(items: Sequence[ScoredResponse], history_flags: dict[UU
 
 def _draft(item: ScoredResponse, kind: str, message: str, details: dict, priority: str | None = None) -> Alert:
     response = item.response
+    note = kind in NOTE_KINDS
     return Alert(
         clinic_id=response.clinic_id,
         client_id=response.client_id,
         response_id=response.id,
         questionnaire_id=item.definition.id,
         kind=kind,
-        priority=PRIORITY.get(kind, priority or Alert.Priority.NORMAL),
+        category=Alert.Category.NOTE if note else Alert.Category.ALERT,
+        priority=Alert.Priority.LOW if note else PRIORITY.get(kind, priority or Alert.Priority.NORMAL),
         message=message,
         details=details,
     )
 
 
+def shown(value: Decimal | str, definition: Questionnaire) -> str:
+    """A number as the instrument reports it: its declared decimals, else as fine as its answers go.
+
+    Totals come back from the database with four decimal places ("12.0000") and derived levels
+    carry more ("37.5316"); a clinician reads "12" and "37.5". Without declared decimals the
+    precision is that of the finest item step or option value (SRS marks: 0.1; PHQ-9: whole).
+    """
+    number = to_decimal(value)
+    decimals = definition.scoring.decimals
+    if decimals is None:
+        decimals = max((_places(step) for step in _steps(definition)), default=0)
+    rounded = number.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    return f"{rounded.normalize():f}" if rounded else "0"
+
+
+def _steps(definition: Questionnaire):
+    for item in definition.items:
+        if item.step is not None:
+            yield to_decimal(item.step)
+        for option in item.options:
+            yield to_decimal(option.value)
+
+
+def _places(number: Decimal) -> int:
+    exponent = number.normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
 def _flag_alerts(item: ScoredResponse) -> list[Alert]:
-    """One alert per flag the plugin raised; `risk` is always high priority whatever the plugin says."""
+    """One alert per flag the plugin raised on a rating its rule listens to (`AlertRule.raters`);
+    `risk` is always raised, and always high priority, whatever the plugin says."""
     rules = {rule.flag: rule for rule in item.definition.alert_rules}
     alerts = []
     for flag in item.score.flags:
         rule = rules.get(flag)
+        if flag != "risk" and rule is not None and item.response.rater not in rule.raters:
+            continue  # e.g. the clinician's own low SRS: it feeds the rater gap, not "talk about the alliance"
         details: dict = {"total": str(item.score.total)}
         if rule is not None and rule.on == "any_item":
             details["items"] = _items_hit(item, rule.items, rule.comparison, rule.threshold)
@@ -199,8 +233,9 @@ class _Context:
         totals = [point.total for point in series]
         settings = self.settings[response.clinic_id]
         if definition.construct == "alliance":
-            self._rupture(item, series, totals, position, settings)
-            self._repair(item, series, totals, position, settings)
+            if response.rater == "client":  # rupture and repair are the client's experience of the alliance
+                self._rupture(item, series, totals, position, settings)
+                self._repair(item, series, totals, position, settings)
             self._rater_gap(item, series[position], settings)
         else:
             self._change(item, series, totals, position, settings)
@@ -239,8 +274,9 @@ class _Context:
         alert = _draft(
             item,
             "rupture",
-            f"{item.definition.title}: dropped from {details['previous']} to {details['current']} "
-            f"(at least {details['k']} SD); a possible alliance rupture.",
+            f"{item.definition.title}: dropped from {shown(details['previous'], item.definition)} to "
+            f"{shown(details['current'], item.definition)} (at least {shown(details['k'], item.definition)} SD); "
+            "a possible alliance rupture.",
             details,
         )
         self.drafts.append(alert)
@@ -263,7 +299,8 @@ class _Context:
                     _draft(
                         item,
                         "repair",
-                        f"{item.definition.title}: back to {totals[position]} (repair level {level}) "
+                        f"{item.definition.title}: back to {shown(totals[position], item.definition)} "
+                        f"(repair level {shown(level, item.definition)}) "
                         f"{position - start} session(s) after a rupture.",
                         {
                             "rupture_response": str(series[start].response_id),
@@ -316,8 +353,9 @@ class _Context:
             _draft(
                 item,
                 "rater_gap",
-                f"{definition.title}: client rated {client_total}, clinician {clinician_total} "
-                f"(gap {gap}, threshold {threshold}).",
+                f"{definition.title}: client rated {shown(client_total, definition)}, clinician "
+                f"{shown(clinician_total, definition)} (gap {shown(gap, definition)}, "
+                f"threshold {shown(threshold, definition)}).",
                 {
                     "client_total": str(client_total),
                     "clinician_total": str(clinician_total),
@@ -372,7 +410,8 @@ class _Context:
             _draft(
                 item,
                 kind,
-                f"{definition.title}: moved {where} the clinical range ({previous} → {current}).",
+                f"{definition.title}: moved {where} the clinical range "
+                f"({shown(previous, definition)} → {shown(current, definition)}).",
                 {"previous": str(previous), "current": str(current)},
             )
         )
@@ -400,7 +439,8 @@ def _change_message(definition: Questionnaire, change: Change) -> str:
     word = "improvement" if change.reliable_improvement else "deterioration"
     return (
         f"{definition.title}: reliable {word} since intake "
-        f"({change.details['baseline']} → {change.details['current']}, {change.details['method']})."
+        f"({shown(change.details['baseline'], definition)} → {shown(change.details['current'], definition)}, "
+        f"{change.details['method']})."
     )
 
 

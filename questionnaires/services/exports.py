@@ -1,5 +1,12 @@
 """Building export files: CSV of responses with their scores, and FHIR Bulk-style NDJSON, streamed chunk by chunk.
 
+A CSV export has a column per item (`<questionnaire>.<linkId>`, the raw answer) after the score
+columns, and a second file, its data dictionary (`dictionary_rows`): one row per column saying
+what it holds. Items are described by their published wording only where the licence allows it
+(`text_allowed`); otherwise by the short label the project may always serve (WAI, SRS, ORS).
+Questionnaires whose items are the client's own (GBO goals) get no item columns: goal ids differ
+per client and goal text is client data.
+
 Rows are read with `.iterator(chunk_size=...)` and written to a temporary file as they come, so an
 export of any size holds one chunk in memory; the job row records progress after every chunk.
 """
@@ -116,16 +123,87 @@ def _definitions_in(responses: QuerySet[Response]) -> dict[tuple[str, str], Ques
 
 
 def csv_columns(definitions: dict[tuple[str, str], Questionnaire]) -> list[str]:
-    """The base columns, then `subscale_<name>` and `extra_<name>` for every subscale and extra in scope."""
+    """The base columns, `subscale_<name>` and `extra_<name>` for every subscale and extra in scope,
+    then `<questionnaire>.<linkId>` for every item in scope (in the definition's order)."""
     subscales: dict[str, None] = {}
     extras: dict[str, None] = {}
+    items: dict[str, None] = {}
     for key in sorted(definitions):
         definition = definitions[key]
         for subscale in definition.subscales:
             subscales.setdefault(subscale.name)
         for name in definition.scoring.extras:
             extras.setdefault(name)
-    return [*BASE_COLUMNS, *(f"subscale_{name}" for name in subscales), *(f"extra_{name}" for name in extras)]
+        for column in item_columns(definition):
+            items.setdefault(column)
+    return [
+        *BASE_COLUMNS, *(f"subscale_{name}" for name in subscales), *(f"extra_{name}" for name in extras), *items,
+    ]
+
+
+def item_columns(definition: Questionnaire) -> list[str]:
+    if definition.dynamic_items is not None:
+        return []
+    return [f"{definition.id}.{item.link_id}" for item in definition.items]
+
+
+BASE_DESCRIPTIONS = {
+    "response_id": "The response's id (UUID).",
+    "client": "The client's external id, as the clinic's system knows them.",
+    "clinician": "The credited clinician (username) of the session; empty when none was named.",
+    "questionnaire": "The questionnaire id.",
+    "version": "The questionnaire version the response was submitted with.",
+    "session": "The session number within the client's course of care; empty when not given.",
+    "rater": "Who rated: client or clinician.",
+    "authored_at": "When the response was completed (ISO 8601, UTC): the session's date and time.",
+    "received_at": "When the server received it (ISO 8601, UTC).",
+    "source": "How it arrived (api, fhir, form, seed).",
+    "status": "Scoring status: scored, failed or pending.",
+    "plugin_version": "The version of the scoring plugin that computed the score.",
+    "total": "The total score; range per questionnaire below.",
+    "band": "The severity or concern band the total falls in.",
+    "flags": "Flags the score raised (e.g. risk, low_alliance), separated by ';'.",
+}
+DICTIONARY_COLUMNS = ("column", "questionnaire", "label", "values", "description")
+
+
+def dictionary_rows(columns: list[str], definitions: dict[tuple[str, str], Questionnaire]) -> list[list[str]]:
+    """The data dictionary of a CSV export: a row per column, then each questionnaire's total range.
+
+    An item is labelled with its text where the licence allows (`text_allowed`), else its short label.
+    """
+    rows = [list(DICTIONARY_COLUMNS)]
+    described: dict[str, list[str]] = {}
+    for key in sorted(definitions):
+        definition = definitions[key]
+        for subscale in definition.subscales:
+            method = f"Subscale: {subscale.method} of items {', '.join(subscale.items)}."
+            described.setdefault(f"subscale_{subscale.name}", ["", subscale.title or subscale.name, "", method])
+        for name in definition.scoring.extras:
+            described.setdefault(f"extra_{name}", ["", name, "", f"The {name} of the scored items."])
+        for item in definition.items if definition.dynamic_items is None else ():
+            label = item.text if definition.text_allowed and item.text else item.label
+            if item.options:
+                values = "; ".join(f"{_number(option.value)}={option.label}" for option in item.options)
+            else:
+                step = f" step {_number(item.step)}" if item.step else ""
+                values = f"{_number(item.min)}–{_number(item.max)}{step}"
+            description = "Raw answer (before any reversal)" + ("." if item.scored else "; not scored.")
+            described.setdefault(f"{definition.id}.{item.link_id}", [definition.id, label, values, description])
+    for column in columns:
+        if column in BASE_DESCRIPTIONS:
+            rows.append([column, "", column, "", BASE_DESCRIPTIONS[column]])
+        else:
+            questionnaire, label, values, description = described.get(column, ["", column, "", ""])
+            rows.append([column, questionnaire, _text(label), values, description])
+    for key in sorted(definitions):
+        definition = definitions[key]
+        rows.append([
+            "total", definition.id, definition.title,
+            f"{_number(definition.scoring.total_min)}–{_number(definition.scoring.total_max)}",
+            f"Version {definition.version}: {definition.scoring.description}",
+        ])
+    return rows
 
 
 def _text(value: str) -> str:
@@ -172,11 +250,22 @@ def csv_row(response: Response, columns: list[str]) -> list[str]:
             values[f"subscale_{name}"] = _number(value)
         for name, value in (score.extras or {}).items():
             values[f"extra_{name}"] = _number(value)
+    questionnaire = response.questionnaire_version.questionnaire_id
+    for link_id, answer in (response.answers or {}).items():
+        column = f"{questionnaire}.{link_id}"
+        if answer is None or isinstance(answer, dict | list):
+            continue
+        if isinstance(answer, bool):
+            values[column] = "true" if answer else "false"
+        else:
+            values[column] = _text(answer) if isinstance(answer, str) else _number(answer)
     return [values.get(column, "") for column in columns]
 
 
 def _csv_lines(job: ExportJob, responses: QuerySet[Response]) -> Iterator[tuple[int, list[str]]]:
-    columns = csv_columns(_definitions_in(responses))
+    definitions = _definitions_in(responses)
+    columns = csv_columns(definitions)
+    _save_dictionary(job, dictionary_rows(columns, definitions))
     yield 0, columns
     rows = (
         responses.select_related("client", "clinician", "questionnaire_version")
@@ -273,6 +362,16 @@ def _build(job: ExportJob) -> None:
         finished_at=timezone.now(),
     )
     job.refresh_from_db()
+
+
+def _save_dictionary(job: ExportJob, rows: list[list[str]]) -> None:
+    with tempfile.TemporaryFile(mode="w+b") as handle:
+        writer = csv.writer(_TextSink(handle), lineterminator="\r\n")
+        writer.writerows(rows)
+        handle.seek(0)
+        name = f"{job.clinic.slug}-csv-dictionary-{timezone.now():%Y%m%d-%H%M%S}.csv"
+        job.dictionary.save(name, File(handle), save=False)
+    ExportJob.objects.filter(pk=job.pk).update(dictionary=job.dictionary.name)
 
 
 class _TextSink:

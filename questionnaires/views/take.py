@@ -10,15 +10,18 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
 from questionnaires.api.views.questionnaires import preferred_language
+from questionnaires.client_offer import not_offered_because
 from questionnaires.contract import Questionnaire
 from questionnaires.definitions import definition_as_dict
 from questionnaires.dynamic_items import definition_for_client
@@ -74,13 +77,25 @@ def _private(response: HttpResponse) -> HttpResponse:
     return response
 
 
+def _render(request: HttpRequest, template: str, context: dict | None = None, *, language: str | None = None,
+            status: int = 200) -> HttpResponse:
+    """A form page in one language throughout: the questionnaire's language where there is one,
+    else the best match of Accept-Language among `settings.LANGUAGES` (message files in `locale/`)."""
+    language = language or translation.get_language_from_request(request)
+    with translation.override(language):
+        response = render(request, template, context, status=status)
+    response["Content-Language"] = language
+    return _private(response)
+
+
 def _unavailable(request: HttpRequest) -> HttpResponse:
-    return _private(render(request, "take/unavailable.html", status=404))
+    return _render(request, "take/unavailable.html", status=404)
 
 
 def client_questionnaires() -> list[Questionnaire]:
-    """The latest version of each questionnaire a client fills in themselves."""
-    return [definition for definition in get_registry().latest() if definition.respondent == "client"]
+    """The latest version of each questionnaire a client fills in themselves and can read
+    (see `client_offer`: item text licensed, supplied by a text pack, or the client's own goals)."""
+    return [definition for definition in get_registry().latest() if not not_offered_because(definition)]
 
 
 def _audit(principal: Principal, action: str, *, object_type: str, object_ids: list[str], detail: str = "") -> None:
@@ -105,7 +120,7 @@ def take_index(request: HttpRequest, token: str) -> HttpResponse:
         for definition in client_questionnaires()
     ]
     _audit(principal, "form_open", object_type="client", object_ids=[principal.therapy_client.external_id])
-    return _private(render(request, "take/index.html", {"token": token, "questionnaires": questionnaires}))
+    return _render(request, "take/index.html", {"token": token, "questionnaires": questionnaires})
 
 
 def _fields(shaped: dict, values: dict[str, str], errors: dict[str, list[str]]) -> list[dict]:
@@ -230,13 +245,13 @@ def take_form(request: HttpRequest, token: str, questionnaire_id: str) -> HttpRe
         "form_key": str(uuid.uuid4()),
     }
     status = 400 if request.method == "POST" else 200
-    return _private(render(request, "take/form.html", context, status=status))
+    return _render(request, "take/form.html", context, language=shaped["language"], status=status)
 
 
 def _readable(message: str) -> str:
     """The API's terse messages, phrased for a person filling in a form."""
     if message == "required":
-        return "Please answer this question."
+        return gettext_lazy("Please answer this question.")
     return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
 
 
@@ -255,5 +270,15 @@ def take_done(request: HttpRequest, token: str, response_id: str) -> HttpRespons
         definition, language=preferred_language(request, definition)
     )["title"]
     _audit(principal, "read", object_type="response", object_ids=[str(response.pk)], detail="form confirmation")
-    context = {"token": token, "title": title, "response": response}
-    return _private(render(request, "take/done.html", context))
+    context = {"token": token, "title": title, "response": response, "time_zone": _clinic_zone(principal)}
+    return _render(request, "take/done.html", context)
+
+
+def _clinic_zone(principal: Principal) -> str:
+    """The clinic's time zone (a clinic setting): a client reads times as their clinic's clock shows them."""
+    zone = principal.therapy_client.clinic.time_zone or "UTC"
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return "UTC"
+    return zone

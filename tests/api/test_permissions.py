@@ -146,6 +146,8 @@ ISOLATION: dict[str, list[Probe] | tuple[str, str]] = {
         Probe("GET", "/api/v1/alerts/?client={client}", allowed=frozenset({200, 403})),
     ],
     "alert-acknowledge": [Probe("POST", "/api/v1/alerts/{alert}/acknowledge/")],
+    "alert-snooze": [Probe("POST", "/api/v1/alerts/{alert}/snooze/", {"until": "2999-01-01T00:00:00Z", "reason": "r"})],
+    "alert-resolve": [Probe("POST", "/api/v1/alerts/{alert}/resolve/", {"reason": "r"})],
     "metrics": [
         Probe("GET", "/api/v1/metrics/?questionnaire=wai-sr", allowed=frozenset({200, 403})),
         Probe("GET", "/api/v1/metrics/?questionnaire=wai-sr&group_by=clinician", allowed=frozenset({200, 403})),

@@ -15,7 +15,7 @@ from questionnaires.selectors.dashboard import period_starts
 from questionnaires.selectors.metrics import metric_cells
 from questionnaires.services.credentials import client_token_issue
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("licensed_text_pack")]
 
 
 @pytest.fixture
@@ -47,6 +47,11 @@ def test_admin_client_page_shows_each_trajectory_with_one_point_per_rating(chrom
     assert srs.locator("g.chart-cutoff").count() == 1
     assert srs.locator("g.chart-alert[data-kinds*='rupture']").count() >= 1
     assert srs.get_attribute("role") == "img" and srs.locator("title").first.text_content()
+    # Issue 17: session numbers on the x-axis, the band that matters with the full scale stated, a marker legend.
+    labels = srs.locator("text.chart-x-label").all_text_contents()
+    assert labels and all(label.isdigit() for label in labels), labels
+    assert srs.locator("text.chart-scale").text_content().startswith("scale 0–40")
+    assert srs.locator("g.chart-marker-legend").count() == 1
     screenshot(page, "admin-client-trajectory")
     page.close()
 
@@ -71,6 +76,8 @@ def test_clinic_dashboard_shows_a_point_per_visible_rollup_cell(chromium, live_s
         assert expected > 0 and points.count() == expected, questionnaire
     assert page.locator("svg#alerts rect.chart-bar").count() > 0
     assert page.locator("svg#completion circle.chart-point").count() > 0
+    # The whole clinic is the grey reference drawn first: every clinician's line lies above it.
+    assert page.locator("svg#metric-srs g.chart-series").first.get_attribute("data-series") == "clinic"
     screenshot(page, "admin-dashboard")
     page.close()
 
@@ -119,3 +126,47 @@ def test_a_phone_sees_what_is_missing_and_then_sends_a_likert_form(chromium, liv
     assert response.status == Response.Status.SCORED
     assert response.scores.get().total == sum(item % 4 for item in range(1, 9))
     page.close()
+
+
+SERIOUS = {"serious", "critical"}
+
+
+def _axe(page, name: str) -> list[dict]:
+    """axe-core's serious and critical violations of the page; the full result is saved beside the screenshots."""
+    import json
+
+    from axe_playwright_python.sync_playwright import Axe
+
+    from tests.browser.conftest import ARTIFACTS
+
+    results = Axe().run(page)
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / f"axe-{name}.json").write_text(json.dumps(results.response, indent=1), encoding="utf-8")
+    return [
+        {"id": violation["id"], "impact": violation["impact"], "nodes": [n["target"] for n in violation["nodes"]]}
+        for violation in results.response["violations"]
+        if violation.get("impact") in SERIOUS
+    ]
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+@pytest.mark.parametrize("questionnaire", ["srs", "phq-9"])
+def test_the_form_page_on_a_phone_has_no_serious_accessibility_violations(
+    chromium, live_server, north, screenshot, language, questionnaire
+):
+    _, key = client_token_issue(client=north.client)
+    context = chromium.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale=language,
+        extra_http_headers={"Accept-Language": language},
+    )
+    page = context.new_page()
+    page.goto(f"{live_server.url}/take/{key}/{questionnaire}/")
+    assert page.locator("html").get_attribute("lang") == language or questionnaire == "phq-9"
+    name = f"form-{questionnaire}-{language}"
+    screenshot(page, name)
+    assert _axe(page, name) == []
+    # The untouched slider shows no value; the error page is checked too.
+    page.click("button[type=submit]")
+    page.wait_for_selector("#error-summary")
+    assert _axe(page, f"{name}-errors") == []
+    context.close()

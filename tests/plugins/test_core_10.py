@@ -23,13 +23,15 @@ def with_total(total: int) -> dict[str, int]:
 
 
 def test_it_is_declared_as_published():
-    assert (CORE_10.id, CORE_10.version) == ("core-10", "1.0.0")
+    assert (CORE_10.id, CORE_10.version) == ("core-10", "1.1.0")
     assert [item.link_id for item in CORE_10.items] == [str(n) for n in range(1, 11)]
     assert [o.value for o in CORE_10.items[0].options] == [0, 1, 2, 3, 4]
     assert CORE_10.scoring.reverse == ("2", "3")
     assert (CORE_10.scoring.missing, CORE_10.scoring.max_missing, CORE_10.scoring.decimals) == ("prorate", 1, 1)
     assert (CORE_10.scoring.total_min, CORE_10.scoring.total_max) == (0, 40)
-    assert [band.name for band in CORE_10.bands] == ["healthy", "mild", "moderate", "moderate_to_severe", "severe"]
+    assert [band.name for band in CORE_10.bands] == [
+        "healthy_low_level", "mild", "moderate", "moderate_to_severe", "severe",
+    ]
     assert CORE_10.band_cutoff_belongs_to == "upper"
     assert (CORE_10.construct, CORE_10.direction) == ("symptom", "lower_is_better")
     assert (CORE_10.reliable_change, CORE_10.clinical_cutoff, CORE_10.clinical_cutoff_comparison) == (6, 11, ">=")
@@ -45,7 +47,7 @@ def test_its_examples_score_as_declared():
 
 def test_all_not_at_all_scores_the_reversed_items_at_4():
     score = score_answers(CORE_10, answers(*[0] * 10))
-    assert (score.total, score.band, score.flags) == (8, "healthy", ())
+    assert (score.total, score.band, score.flags) == (8, "healthy_low_level", ())
 
 
 def test_all_most_of_the_time_scores_the_reversed_items_at_0():
@@ -70,7 +72,7 @@ def test_items_2_and_3_are_reversed(link_id, raw, scored):
 
 @pytest.mark.parametrize(
     ("total", "band"),
-    [(10, "healthy"), (11, "mild"), (14, "mild"), (15, "moderate"), (19, "moderate"),
+    [(10, "healthy_low_level"), (11, "mild"), (14, "mild"), (15, "moderate"), (19, "moderate"),
      (20, "moderate_to_severe"), (24, "moderate_to_severe"), (25, "severe"), (28, "severe")],
 )
 def test_each_band_boundary_falls_on_the_published_side(total, band):
@@ -84,7 +86,7 @@ def test_item_6_at_1_or_more_raises_risk(item_6, flags):
     values["6"] = item_6
     score = score_answers(CORE_10, values)
     assert score.flags == flags
-    assert score.band == "healthy"
+    assert score.band == "healthy_low_level"
     (rule,) = CORE_10.alert_rules
     assert rule.priority == "high"
 
@@ -110,11 +112,11 @@ def test_a_prorated_total_uses_the_lower_inclusive_bands():
     assert sum(v for k, v in values.items() if k not in ("2", "3")) == 14
     score = score_answers(CORE_10, values)
     assert (score.total, score.band) == (Decimal("15.6"), "moderate")
-    # nine items summing to 9: 90 / 9 = 10, still healthy
+    # nine items summing to 9: 90 / 9 = 10, still healthy/low-level
     values = with_total(9)
     del values["10"]
     score = score_answers(CORE_10, values)
-    assert (score.total, score.band) == (10, "healthy")
+    assert (score.total, score.band) == (10, "healthy_low_level")
     # nine items summing to 10: 100 / 9 = 11.1, mild
     values = with_total(10)
     del values["10"]
@@ -144,3 +146,11 @@ def test_a_missing_risk_item_is_prorated_without_a_risk_flag():
     score = score_answers(CORE_10, values)
     assert score.total == Decimal("13.3")  # 120 / 9
     assert score.flags == ()
+
+
+def test_the_first_band_is_named_as_barkham_et_al_2013_name_it():
+    """One 0–10 band, "healthy/low-level", as the cited paper and the instrument notes name it."""
+    first = CORE_10.bands[0]
+    assert (first.name, first.lower, first.upper) == ("healthy_low_level", 0, 11)
+    assert first.label.startswith("Healthy/low-level")
+    assert "Barkham" in CORE_10.reference and "2013" in CORE_10.reference

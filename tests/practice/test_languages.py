@@ -71,7 +71,7 @@ def test_a_translated_title_travels_as_a_title_translation(north):
     assert fhir_questionnaire(north, "gbo", "de")["title"] == "Zielbasierte Ergebnisse (GBO)"
 
 
-def test_the_client_form_page_follows_accept_language(north):
+def test_the_client_form_page_follows_accept_language(north, licensed_text_pack):
     _, key = client_token_issue(client=north.client)
     page = APIClient()
 

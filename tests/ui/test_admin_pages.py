@@ -51,7 +51,7 @@ def test_client_page_draws_a_trajectory_per_instrument_with_client_and_clinician
     assert len(_points(html, "trajectory-ors")) == 1
     assert 'class="chart-cutoff" data-value="36"' in html
     assert 'class="chart-alert"' in html  # 24.0 is below the cut-off: low_alliance
-    assert "Recent responses" in html and "Recent alerts" in html and "low_alliance" in html
+    assert "Recent responses" in html and "Open alerts" in html and "talk about the alliance" in html
 
 
 def test_client_page_without_responses_says_so(admin_client, north):

@@ -105,3 +105,43 @@ def test_legend_wraps_rather_than_dropping_series():
     assert all(f"clinician-number-{index}" in svg for index in range(8))
     heights = re.findall(r'viewBox="0 0 640 (\d+)"', svg)
     assert int(heights[0]) > 260
+
+
+# --- issue 17: the band that matters, distinct markers, the clinician above the clinic ---------------
+
+
+def test_an_srs_axis_shows_the_30_to_40_band_with_the_cut_off_inside():
+    from questionnaires.charts import focus_range
+
+    assert focus_range(0, 40, [33, 38, 40], 36) == (30, 40)
+    assert focus_range(0, 40, [12, 38], 36) == (10, 40)  # a low rating widens it: nothing is clipped
+    assert focus_range(0, 27, [], None) == (0, 27)
+
+
+def test_risk_alerts_and_notes_have_distinct_markers_and_a_legend():
+    svg = _chart(series=[
+        Series(name="Client rating", key="client", points=(
+            Point(0, 20, "S1", alerts=("risk",)), Point(1, 27, "S2", alerts=("low_alliance",)),
+            Point(2, 37.5, "S3", notes=("recovered",)),
+        )),
+    ])
+    root = ElementTree.fromstring(svg)
+    groups = {group.get("class"): group for group in root.iter(f"{SVG}g") if group.get("data-kinds")}
+    assert set(groups) == {"chart-alert chart-risk", "chart-alert", "chart-note"}
+    assert groups["chart-note"].get("data-kinds") == "recovered"
+    legend = root.find(f".//{SVG}g[@class='chart-marker-legend']")
+    assert [text.text for text in legend.iter(f"{SVG}text")] == ["!", "alert", "!", "risk", "note"]
+
+
+def test_the_clinic_reference_is_drawn_first_so_the_clinicians_line_lies_above_it():
+    svg = _chart(series=[
+        Series(name="north-clinician", key="clinician", points=(Point(0, 30, "a"), Point(1, 31, "b")), emphasis=True),
+        Series(name="whole clinic", key="clinic", points=(Point(0, 30, "a"), Point(1, 31, "b")), reference=True),
+    ], scale_note="scale 0–40", x_title="Session")
+    order = re.findall(r'class="chart-series series-(\w+)"', svg)
+    assert order == ["clinic", "clinician"]
+    root = ElementTree.fromstring(svg)
+    legend = [text.text for text in root.find(f".//{SVG}g[@class='chart-legend']").iter(f"{SVG}text")]
+    assert legend == ["north-clinician", "whole clinic"]
+    assert root.find(f".//{SVG}text[@class='chart-scale']").text == "scale 0–40"
+    assert root.find(f".//{SVG}text[@class='chart-x-title']").text == "Session"

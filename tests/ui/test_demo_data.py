@@ -11,7 +11,8 @@ from django.core.management import call_command
 from django.db.models import Count
 from django.urls import reverse
 
-from questionnaires.models import Alert, MetricRollup, Response, TherapyClient
+from questionnaires.models import Alert, MetricRollup, Response, Score, TherapyClient
+from questionnaires.selectors.alerts import session_alerts
 
 
 @pytest.fixture
@@ -86,3 +87,32 @@ def test_it_records_courses_of_care_with_planned_endings_dropouts_and_no_shows(s
     linked = Response.objects.filter(clinic__slug="demo", session__isnull=False)
     assert linked.count() > 300
     assert not [r for r in linked.select_related("session") if r.session_number != r.session.number]
+
+
+def test_the_demo_raises_fewer_than_three_alerts_per_client_per_ten_sessions_outside_risk(seeded):
+    """Issue 17's target: alerts a clinician acts on, counted as the list shows them (one per client
+    and session, notes left out), with every risk item still alerted."""
+    live = Alert.objects.filter(clinic__slug="demo", withdrawn_at__isnull=True).select_related("client", "response")
+    groups = session_alerts(live.filter(category=Alert.Category.ALERT))
+    outside_risk = [group for group in groups if "risk" not in group.kinds]
+    sessions = (
+        Response.objects.filter(clinic__slug="demo", rater=Response.Rater.CLIENT)
+        .values("client", "session_number").distinct().count()
+    )
+    clients = TherapyClient.objects.filter(clinic__slug="demo").count()
+    rate = len(outside_risk) / sessions * 10
+    per_client = {}
+    for group in outside_risk:
+        per_client[group.client_external_id] = per_client.get(group.client_external_id, 0) + 1
+    print(
+        f"\ndemo: {len(outside_risk)} session alerts outside risk over {sessions} sessions of {clients} clients "
+        f"= {rate:.2f} per client per 10 sessions; notes: {live.filter(category=Alert.Category.NOTE).count()}; "
+        f"by client: {dict(sorted(per_client.items()))}"
+    )
+    assert rate < 3
+    risk_scores = Score.objects.filter(response__clinic__slug="demo", response__status=Response.Status.SCORED)
+    risk_responses = {score.response_id for score in risk_scores if "risk" in (score.flags or [])}
+    assert risk_responses, "the demo should show a risk item"
+    alerted = set(live.filter(kind="risk").values_list("response_id", flat=True))
+    assert risk_responses <= alerted
+    assert not live.filter(kind="risk").exclude(priority=Alert.Priority.HIGH).exists()

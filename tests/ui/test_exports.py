@@ -183,6 +183,10 @@ def test_the_admin_starts_an_export_that_a_worker_finishes_and_the_file_download
     assert download.status_code == 200 and download["Content-Type"].startswith("text/csv")
     body = b"".join(download.streaming_content).decode()
     assert body.startswith(",".join(BASE_COLUMNS))
+    assert "?part=dictionary" in listing
+    dictionary = client.get(reverse("admin-export-download", args=[job.pk]) + "?part=dictionary")
+    assert dictionary.status_code == 200
+    assert b"".join(dictionary.streaming_content).decode().startswith("column,questionnaire,label,values")
     assert AuditEvent.objects.filter(action="download", object_type="export", clinic_id=north.clinic.pk).exists()
 
     south.supervisor.is_staff = True
@@ -207,3 +211,37 @@ def test_the_add_form_refuses_a_reversed_date_range(client, north):
         {"clinic": north.clinic.pk, "format": "csv", "date_from": "2026-03-02", "date_to": "2026-03-01"},
     )
     assert page.status_code == 200 and not ExportJob.objects.exists()
+
+
+def _dictionary(job: ExportJob) -> dict[str, dict]:
+    with job.dictionary.open("rb") as handle:
+        rows = list(csv.DictReader(io.StringIO(handle.read().decode("utf-8"))))
+    return {row["column"]: row for row in rows if row["column"] != "total" or not row["questionnaire"]}
+
+
+def test_csv_has_item_level_answers_the_credited_clinician_and_the_session(north, answered):
+    job = _run(_job(north))
+    rows = {row["response_id"]: row for row in csv.DictReader(io.StringIO(_text(job)))}
+    wai = rows[str(answered["wai"].pk)]
+    assert [wai[f"wai-sr.{n}"] for n in range(1, 13)] == [str(WAI_ANSWERS[str(n)]) for n in range(1, 13)]
+    assert wai["clinician"] == north.clinician.username and wai["session"] == "3"
+    srs = rows[str(answered["srs"].pk)]
+    assert [srs[f"srs.{n}"] for n in range(1, 5)] == [
+        str(value).rstrip("0").rstrip(".") if "." in str(value) else str(value)
+        for value in srs_answers(34.8).values()
+    ]
+    assert wai["srs.1"] == "" and srs["wai-sr.1"] == ""
+
+
+def test_the_data_dictionary_describes_every_column_with_short_labels_where_text_is_not_licensed(north, answered):
+    scored_response(north.client, questionnaire="phq-9", answers={str(n): 1 for n in range(1, 11)})
+    job = _run(_job(north))
+    header = next(csv.reader(io.StringIO(_text(job))))
+    dictionary = _dictionary(job)
+    assert set(header) <= set(dictionary)
+    assert dictionary["wai-sr.1"]["label"] == "Item 1 (task)"  # WAI-SR text is not licensed: the short label
+    assert dictionary["srs.1"]["questionnaire"] == "srs"
+    assert "bothered" not in dictionary["srs.1"]["label"]
+    assert dictionary["phq-9.1"]["label"].startswith("Little interest or pleasure")  # public domain: the text
+    assert "0=Not at all" in dictionary["phq-9.1"]["values"]
+    assert "credited clinician" in dictionary["clinician"]["description"]

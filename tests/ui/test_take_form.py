@@ -14,6 +14,7 @@ from questionnaires.models import AuditEvent, Response
 from questionnaires.services.credentials import client_token_issue
 from tests.ui.helpers import scored_response
 
+pytestmark = pytest.mark.usefixtures("licensed_text_pack")
 
 @pytest.fixture
 def token(north) -> str:
@@ -60,9 +61,9 @@ def test_an_unusable_token_gets_the_friendly_404(client, north, token, mangle):
         assert "This link is not available" in page.content.decode()
 
 
-def test_labels_are_shown_where_the_licence_withholds_the_text(client, token):
+def test_a_text_packs_wording_is_shown_where_the_licence_withholds_the_text(client, token):
     html = client.get(_form(token, "srs")).content.decode()
-    assert "Relationship" in html and "Goals and topics" in html
+    assert "Relationship (licensed test wording)" in html and "Goals and topics" in html
     assert html.count('type="range"') == 4 and html.count('type="number"') == 4
     assert 'step="0.1"' in html
 
@@ -150,3 +151,104 @@ def test_opening_the_form_is_audited_and_a_bad_token_is_audited_as_denied(client
     prefix = token.split(".")[0]
     client.get(_form(prefix + ".wrong", "srs"))
     assert AuditEvent.objects.filter(action="form_open", actor=f"client_token:{prefix}", outcome="denied").exists()
+
+
+def test_phq9_and_gad7_show_their_public_domain_stem_and_recall_period(client, token):
+    phq9 = client.get(_form(token, "phq-9")).content.decode()
+    assert "Over the last 2 weeks, how often have you been bothered by any of the following problems?" in phq9
+    assert "the last 2 weeks" in phq9
+    gad7 = client.get(_form(token, "gad-7")).content.decode()
+    assert "Over the last 2 weeks, how often have you been bothered by the following problems?" in gad7
+
+
+def test_an_unlicensed_stem_is_not_served_but_its_recall_period_is(client, token):
+    srs = client.get(_form(token, "srs")).content.decode()
+    assert 'class="instructions"' not in srs
+    assert "today&#x27;s session" in srs or "today's session" in srs
+    german = client.get(_form(token, "srs"), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "die heutige Sitzung" in german
+
+
+def test_no_slider_shows_a_preset_value_before_it_is_touched(client, token):
+    html = client.get(_form(token, "srs")).content.decode()
+    assert html.count('class="untouched" aria-valuetext="not answered yet"') == 4
+    assert 'type="number" id="item-1" name="answers.1" min="0" max="10" step="0.1" inputmode="decimal" value=""' in html
+
+
+def test_an_instrument_whose_item_text_is_not_licensed_is_not_offered_without_a_text_pack(client, token, settings):
+    settings.QUESTIONNAIRE_TEXT_PACKS = []
+    index = client.get(reverse("take-index", args=[token])).content.decode()
+    assert "Working Alliance Inventory" not in index and "Session Rating Scale" not in index
+    assert "PHQ-9" in index and "Goal" in index  # public-domain text and the client's own goals stay
+    assert client.get(_form(token, "wai-sr")).status_code == 404
+    assert client.get(_form(token, "srs")).status_code == 404
+
+
+def test_the_admin_says_why_an_instrument_is_not_offered_to_clients(admin_client, settings):
+    settings.QUESTIONNAIRE_TEXT_PACKS = []
+    html = admin_client.get(reverse("admin-plugins")).content.decode()
+    assert "Not offered: Its licence does not let the project serve the item text" in html
+    assert "Offered" in html
+
+
+def test_the_thank_you_page_shows_the_time_on_the_clinics_clock(client, north, token):
+    from zoneinfo import ZoneInfo
+
+    north.clinic.time_zone = "Europe/Berlin"
+    north.clinic.save()
+    page = _post(client, token, "srs", {"1": "9.5", "2": "9", "3": "8.7", "4": "10"})
+    done = client.get(page["Location"]).content.decode()
+    received = Response.objects.get().received_at.astimezone(ZoneInfo("Europe/Berlin"))
+    assert f"{received:%H:%M} (Europe/Berlin)" in done
+    assert "(UTC)" not in done
+
+
+def test_a_clinic_time_zone_must_be_an_iana_name(north):
+    from django.core.exceptions import ValidationError
+
+    north.clinic.time_zone = "Mars/Olympus"
+    with pytest.raises(ValidationError) as raised:
+        north.clinic.full_clean()
+    assert "time_zone" in raised.value.message_dict
+
+
+def test_a_german_form_page_is_german_throughout(client, token):
+    html = client.get(_form(token, "srs"), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert '<html lang="de">' in html
+    for german in ("Alle Fragebögen", "Antworten senden", "Bewegen Sie den Regler", "Denken Sie an:"):
+        assert german in html, german
+    for english in ("All questionnaires", "Send my answers", "Move the slider", "Think of:"):
+        assert english not in html, english
+    index = client.get(reverse("take-index", args=[token]), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "Ihre Fragebögen" in index and "Your questionnaires" not in index
+
+
+def test_every_language_a_shipped_definition_carries_has_a_message_file():
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from questionnaires.registry import get_registry
+
+    carried = {language for definition in get_registry().all() for language in definition.translations}
+    assert carried <= {code for code, _ in settings.LANGUAGES}
+    for language in carried:
+        assert (Path(settings.LOCALE_PATHS[0]) / language / "LC_MESSAGES" / "django.mo").exists(), language
+
+
+def test_a_text_pack_may_supply_an_unlicensed_instruments_stem(client, token, settings, tmp_path):
+    import json
+
+    pack = json.loads(settings_pack_text(settings))
+    pack["srs"]["*"]["en"]["instructions"] = "Licensed test stem: rate today's session."
+    path = tmp_path / "with-stem.json"
+    path.write_text(json.dumps(pack), encoding="utf-8")
+    settings.QUESTIONNAIRE_TEXT_PACKS = [str(path)]
+    html = client.get(_form(token, "srs")).content.decode()
+    assert 'class="instructions"' in html and "Licensed test stem" in html
+
+
+def settings_pack_text(settings) -> str:
+    from pathlib import Path
+
+    return Path(settings.QUESTIONNAIRE_TEXT_PACKS[0]).read_text(encoding="utf-8")

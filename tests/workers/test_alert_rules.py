@@ -205,3 +205,55 @@ def test_the_trajectory_shows_client_and_clinician_ratings_of_a_session_and_thei
             "clinician_response": clinician_side["id"],
         }
     ]
+
+
+# --- issue 17: alerts a clinician acts on ------------------------------------------------------
+
+
+def test_the_clinicians_own_low_srs_raises_no_talk_about_the_alliance_alert(north, scored):
+    body = scored(north, "srs", srs(5.0, 5.0, 5.0, 5.0), session=1, days=1, rater="clinician")
+    assert kinds_of(body["id"]) == []
+    assert score_flags(north, body["id"]) == ["low_alliance", "low_item"]  # the score still says so
+
+
+def test_the_clinicians_low_srs_still_feeds_the_rater_gap(north, scored):
+    scored(north, "srs", srs(10.0, 10.0, 10.0, 10.0), session=1, days=1)
+    clinician = scored(north, "srs", srs(5.0, 5.0, 5.0, 5.0), session=1, days=1, rater="clinician")
+    assert kinds_of(clinician["id"]) == ["rater_gap"]
+    assert Alert.objects.get(response_id=clinician["id"]).message == (
+        "Session Rating Scale (SRS v3): client rated 40, clinician 20 (gap 20, threshold 10)."
+    )
+
+
+def test_a_drop_in_the_clinicians_own_ratings_is_no_rupture(north, scored):
+    _with_settings(north, population_sd={"srs": 2.0})
+    for session, total in enumerate([36, 38, 37, 39, 33], start=1):
+        body = scored(north, "srs", srs_total(total), session=session, days=7 * session, rater="clinician")
+    assert kinds_of(body["id"]) == []
+
+
+def test_recovery_leaving_the_clinical_range_and_reliable_improvement_are_low_priority_notes(north, scored):
+    scored(north, "ors", ors_total(20.0), days=0)
+    body = scored(north, "ors", ors_total(26.0), days=7)
+    notes = Alert.objects.filter(response_id=body["id"])
+    assert sorted(notes.values_list("kind", flat=True)) == ["clinical_range_exit", "recovered", "reliable_improvement"]
+    assert set(notes.values_list("category", "priority")) == {("note", "low")}
+    entry = scored(north, "ors", ors_total(19.0), days=14)
+    assert Alert.objects.get(response_id=entry["id"]).category == "alert"
+
+
+def test_alert_messages_show_numbers_at_the_instruments_precision(north, scored):
+    scored(north, "phq-9", phq9(2, 2, 2, 2, 2, 2, 0, 0, 0), days=0)  # 12
+    body = scored(north, "phq-9", phq9(1, 1, 1, 1, 1, 1, 0, 0, 0), days=14)  # 6
+    messages = " ".join(Alert.objects.filter(response_id=body["id"]).values_list("message", flat=True))
+    assert "12 → 6" in messages
+    assert ".0000" not in messages
+
+
+def test_derived_levels_are_shown_at_the_precision_of_the_instruments_answers():
+    from questionnaires.services.alert_rules import shown
+
+    registry = get_registry()
+    assert shown("37.5316", registry.get("srs")) == "37.5"  # SRS marks go to 0.1
+    assert shown("12.0000", registry.get("phq-9")) == "12"
+    assert shown("0.0000", registry.get("srs")) == "0"

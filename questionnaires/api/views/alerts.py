@@ -1,4 +1,9 @@
-"""`/alerts/`: what clinicians should look at, and acknowledging it."""
+"""`/alerts/`: what clinicians should look at, risk on top; acknowledging, snoozing and resolving it.
+
+Each row is one reason (per response and kind); `session_alert` names the client's session it
+belongs to, which is the one alert the admin lists, and snooze/resolve act on all its reasons.
+Notes (`category: note`) are good news: listed after every alert.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +14,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from questionnaires.api.filters import AlertFilter
-from questionnaires.api.serializers import AlertSerializer
+from questionnaires.api.serializers import AlertResolveSerializer, AlertSerializer, AlertSnoozeSerializer
 from questionnaires.api.views.base import ApiListView, ApiView, problem_docs
 from questionnaires.input_bounds import record_id
 from questionnaires.models import Alert
 from questionnaires.principals import Principal
+from questionnaires.selectors.alerts import priority_first, session_of
 from questionnaires.selectors.responses import disclosure_for
-from questionnaires.services.alerts import alert_acknowledge
+from questionnaires.services.alerts import alert_acknowledge, alert_resolve, alert_snooze
 
 STAFF_AND_KEYS = frozenset({"api_key", "clinician", "supervisor"})
 
@@ -43,12 +49,20 @@ def alert_as_dict(alert: Alert, *, with_comment: bool = False) -> dict:
         "questionnaire": alert.questionnaire_id,
         "response": alert.response_id,
         "kind": alert.kind,
+        "category": alert.category,
         "priority": alert.priority,
         "message": alert.message,
         "details": alert.details,
+        "session": alert.response.session_number if alert.response_id else None,
+        "session_date": alert.response.authored_at if alert.response_id else None,
+        "session_alert": f"{alert.client.external_id}/{session_of(alert)[1]}",
         "raised_at": alert.raised_at,
         "acknowledged_at": alert.acknowledged_at,
         "acknowledged_by": alert.acknowledged_by,
+        "snoozed_until": alert.snoozed_until,
+        "resolved_at": alert.resolved_at,
+        "resolved_by": alert.resolved_by,
+        "reason": alert.reason,
     }
     if with_comment:
         shaped["comment"] = alert.response.comment if alert.response_id and alert.response.comment else None
@@ -65,11 +79,11 @@ class AlertListView(ApiListView):
     def get_queryset(self) -> QuerySet[Alert]:
         if getattr(self, "swagger_fake_view", False):
             return Alert.objects.none()
-        return alerts_visible_to(self.principal).order_by("-raised_at", "-id")
+        return priority_first(alerts_visible_to(self.principal))
 
     @extend_schema(
         responses={200: AlertSerializer(many=True), **problem_docs(400, 401, 403, 429)},
-        summary="List alerts, newest first",
+        summary="List alerts: alerts before notes, high priority (risk) first, then the latest session",
     )
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
@@ -123,4 +137,50 @@ class AlertDetailView(ApiView):
         alert = visible_alert(self.principal, alert_id)
         self.deny_kind_if_needed()
         self.audit(action="read", object_ids=[alert.id])
+        return Response(alert_as_dict(alert, with_comment=disclosure_for(self.principal).comments))
+
+
+class _SessionAlertAction(ApiView):
+    allowed_kinds = STAFF_AND_KEYS
+    audit_object_type = "alert"
+    serializer_class = AlertSerializer
+    object_scoped = True
+
+    def _alert(self, alert_id: str) -> Alert:
+        alert = visible_alert(self.principal, alert_id)
+        self.deny_kind_if_needed()
+        return alert
+
+
+class AlertSnoozeView(_SessionAlertAction):
+    audit_actions = {"POST": "snooze"}
+
+    @extend_schema(
+        request=AlertSnoozeSerializer,
+        responses={200: AlertSerializer, **problem_docs(400, 401, 403, 404, 429)},
+        summary="Snooze the session's alert until a time, with a reason",
+    )
+    def post(self, request: Request, alert_id: str) -> Response:
+        alert = self._alert(alert_id)
+        serializer = AlertSnoozeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        alert = alert_snooze(alert=alert, principal=self.principal, **serializer.validated_data)
+        self.audit(action="snooze", object_ids=[alert.id])
+        return Response(alert_as_dict(alert, with_comment=disclosure_for(self.principal).comments))
+
+
+class AlertResolveView(_SessionAlertAction):
+    audit_actions = {"POST": "resolve"}
+
+    @extend_schema(
+        request=AlertResolveSerializer,
+        responses={200: AlertSerializer, **problem_docs(400, 401, 403, 404, 429)},
+        summary="Resolve the session's alert with a reason (idempotent)",
+    )
+    def post(self, request: Request, alert_id: str) -> Response:
+        alert = self._alert(alert_id)
+        serializer = AlertResolveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        alert = alert_resolve(alert=alert, principal=self.principal, **serializer.validated_data)
+        self.audit(action="resolve", object_ids=[alert.id])
         return Response(alert_as_dict(alert, with_comment=disclosure_for(self.principal).comments))
