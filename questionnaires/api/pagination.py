@@ -85,3 +85,9 @@ class ChangeCursorPagination(CursorPagination):
         response = super().get_paginated_response(data)
         response.data = {"count": self.count, **response.data}
         return response
+
+
+class RaisedCursorPagination(ChangeCursorPagination):
+    """Alerts in the order they were stored (ids only grow): a poller never misses or repeats one."""
+
+    ordering = ("id",)

@@ -50,19 +50,21 @@ def test_the_walk_finds_every_list_endpoint():
                                   and hasattr(view, "get")])
 def test_every_get_endpoint_refuses_a_parameter_it_does_not_read(north, path):
     callers = [north.api(), staff_api(north.supervisor), client_token_api(north.client)]  # /me/ is the client's
-    answers = [caller.get(path, {"received_after": "2020-01-01", "colour": "red"}) for caller in callers]
+    answers = [caller.get(path, {"received_since": "2020-01-01", "colour": "red"}) for caller in callers]
     refused = [answer for answer in answers if answer.status_code == 400]
     assert refused, [(answer.status_code, answer.content[:200]) for answer in answers]
     for answer in refused:
-        assert problem_fields(answer) == {"received_after", "colour"}
+        assert problem_fields(answer) == {"received_since", "colour"}
         assert {error["code"] for error in answer.json()["errors"]} == {"unknown"}
 
 
 def test_received_after_no_longer_answers_every_response(north):
+    """The assessment's example: it was silently ignored; it is now a filter, and a misspelling is a 400."""
     assert north.api().post("/api/v1/responses/", wai_sr("north-client-1"), format="json").status_code == 201
-    answer = north.api().get("/api/v1/responses/", {"received_after": "2099-01-01"})
+    assert north.api().get("/api/v1/responses/", {"received_after": "2099-01-01"}).json()["results"] == []
+    answer = north.api().get("/api/v1/responses/", {"received_since": "2099-01-01"})
     assert answer.status_code == 400
-    assert "received_after" in answer.json()["detail"]
+    assert "received_since" in answer.json()["detail"]
 
 
 def test_declared_filters_paging_and_format_are_still_read(north):

@@ -69,3 +69,21 @@ def test_sync_lists_only_what_the_caller_may_see(north, south):
 def test_bad_sync_parameters_are_400_naming_them(north, params):
     answer = north.api().get("/api/v1/responses/", params)
     assert answer.status_code == 400
+
+
+def test_alerts_sync_in_stored_order_with_cursor_pages_that_new_alerts_do_not_disturb(north):
+    from questionnaires.models import Alert
+
+    def raise_alert(kind: str) -> int:
+        return Alert.objects.create(
+            clinic=north.clinic, client=north.client, questionnaire_id="phq-9", kind=kind, message=kind,
+            priority=Alert.Priority.HIGH if kind == "risk" else Alert.Priority.NORMAL,
+        ).id
+
+    ids = [raise_alert(kind) for kind in ("low_alliance", "risk", "rupture")]
+    api = north.api()
+    first = api.get("/api/v1/alerts/", {"sync": "true", "page_size": 2}).json()
+    later = raise_alert("risk")
+    rest = api.get(first["next"]).json()
+    assert [row["id"] for row in first["results"] + rest["results"]] == [*ids, later]
+    assert first["count"] == 3

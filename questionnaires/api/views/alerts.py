@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from questionnaires.api.filters import AlertFilter
+from questionnaires.api.pagination import Pagination, RaisedCursorPagination
 from questionnaires.api.serializers import AlertResolveSerializer, AlertSerializer, AlertSnoozeSerializer
 from questionnaires.api.views.base import ApiListView, ApiView, problem_docs
 from questionnaires.input_bounds import record_id
@@ -75,15 +76,31 @@ class AlertListView(ApiListView):
     audit_actions = {"GET": "list"}
     serializer_class = AlertSerializer
     filterset_class = AlertFilter
+    query_parameters = frozenset({"sync", "cursor"})
+
+    @property
+    def syncing(self) -> bool:
+        """`sync=true` (or a cursor): an integration polling for new alerts, in stored order with cursor pages."""
+        params = self.request.query_params
+        return params.get("sync") == "true" or "cursor" in params
+
+    @property
+    def paginator(self):
+        if not hasattr(self, "_paginator"):
+            self._paginator = RaisedCursorPagination() if self.syncing else Pagination()
+        return self._paginator
 
     def get_queryset(self) -> QuerySet[Alert]:
         if getattr(self, "swagger_fake_view", False):
             return Alert.objects.none()
+        if self.syncing:
+            return alerts_visible_to(self.principal)
         return priority_first(alerts_visible_to(self.principal))
 
     @extend_schema(
         responses={200: AlertSerializer(many=True), **problem_docs(400, 401, 403, 429)},
-        summary="List alerts: alerts before notes, high priority (risk) first, then the latest session",
+        summary="List alerts: alerts before notes, high priority (risk) first, then the latest session; "
+        "with sync=true, every alert in the order stored, in cursor pages",
     )
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
