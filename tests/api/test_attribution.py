@@ -235,7 +235,7 @@ def test_a_batch_credits_each_entry_by_the_session_around_its_authored_time(nort
     assert stored[0].session_number == 1
 
 
-def test_a_form_page_submission_is_credited_to_the_sessions_clinician(north, episode, colleague):
+def test_a_form_page_submission_is_credited_to_the_sessions_clinician(north, episode, colleague, licensed_text_pack):
     _, token = client_token_issue(client=north.client, issued_by=north.clinician)
     browser = Client()
     url = reverse("take-form", args=[token, "srs"])
