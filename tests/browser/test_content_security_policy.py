@@ -30,7 +30,7 @@ def _watch(page) -> list[str]:
     return problems
 
 
-def test_the_form_admin_charts_and_api_docs_run_without_a_csp_violation(chromium, live_server):
+def test_the_form_admin_charts_and_api_docs_run_without_a_csp_violation(chromium, live_server, licensed_text_pack):
     call_command("seed_demo", verbosity=0, stdout=StringIO())
     demo = TherapyClient.objects.get(clinic__slug="demo", external_id="DEMO-003")
     _, key = client_token_issue(client=demo)
