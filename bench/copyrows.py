@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 RESPONSE_COLUMNS = (
     "id", "clinic_id", "client_id", "clinician_id", "questionnaire_version_id", "session_number", "rater",
     "authored_at", "received_at", "answers", "comment", "source", "submitted_by", "status", "failure_reason",
-    "idempotency_key", "request_fingerprint",
+    "idempotency_key", "request_fingerprint", "idempotency_scope",
 )
 SCORE_COLUMNS = ("response_id", "plugin_version", "total", "subscales", "extras", "band", "flags", "computed_at")
 
@@ -31,7 +31,7 @@ def response_rows(
         yield (
             uuid.uuid4(), clinic_id, client_ids[number % len(client_ids)], clinician_ids[number % len(clinician_ids)],
             version_id, None, "client", start + step * number, received, answers_json, "", "batch", "bench",
-            status, "", None, "",
+            status, "", None, "", "",
         )
 
 

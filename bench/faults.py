@@ -50,7 +50,7 @@ def main() -> int:
     from tests.workers.worker_tools import redis_start, redis_stop
 
     clinic = Clinic.objects.get(slug="bench")
-    _, key = clinic_api_key_create(clinic=clinic, name=f"bench-faults-{int(time.time())}")
+    _, key = clinic_api_key_create(clinic=clinic, name=f"bench-faults-{int(time.time())}", actor="bench")
     print(harness.machine())
     processes = harness.Processes()
     bad = 0

@@ -94,7 +94,7 @@ def provision(*, clients: int = 100) -> tuple[str, list[str]]:
     from questionnaires.services.provisioning import clinic_api_key_create, clinic_create
 
     clinic = Clinic.objects.filter(slug="bench").first() or clinic_create(slug="bench", name="Bench Clinic")
-    _, key = clinic_api_key_create(clinic=clinic, name=f"bench-{int(time.time())}")
+    _, key = clinic_api_key_create(clinic=clinic, name=f"bench-{int(time.time())}", actor="bench")
     existing = set(TherapyClient.objects.filter(clinic=clinic).values_list("external_id", flat=True))
     wanted = [f"bench-client-{number}" for number in range(clients)]
     TherapyClient.objects.bulk_create(

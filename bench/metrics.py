@@ -44,7 +44,7 @@ def main() -> int:
     have = Response.objects.filter(clinic=clinic).count() if args.reuse else 0
     if have < args.rows:
         generate_data.clear(connection, clinic.id)
-        _, seconds = generate_data.generate(rows=args.rows)
+        _, seconds = generate_data.generate(rows=args.rows, care=True)
         print(f"generated {args.rows} responses + scores in {seconds:.1f}s ({args.rows / seconds:.0f}/s)")
     else:
         print(f"reusing {have} generated responses")
@@ -68,7 +68,7 @@ def main() -> int:
     incremental = time.perf_counter() - started
     print(f"incremental update: {added} new scores added to the rollups in {incremental * 1000:.0f} ms")
 
-    _, key = clinic_api_key_create(clinic=clinic, name=f"bench-metrics-{int(time.time())}")
+    _, key = clinic_api_key_create(clinic=clinic, name=f"bench-metrics-{int(time.time())}", actor="bench")
     processes = harness.Processes()
     try:
         port = harness.free_port()
