@@ -284,34 +284,41 @@ def episode_update(*, principal: Principal, episode: EpisodeOfCare, body: Mappin
 def sessions_renumber(*, episode_ids: Iterable[int]) -> None:
     """Number each episode's attended sessions 1..n by start; the others lose their number; responses follow.
 
-    Call inside the transaction that changed attendance or start times. Per episode: one read and
+    Call inside the transaction that changed attendance or start times. For all the episodes at once
+    (a session batch touches a hundred): one read that locks their sessions, in episode order, and
     at most two updates (sessions whose number changed, and their responses).
     """
-    for episode_id in sorted(set(episode_ids)):
-        sessions = (
-            CareSession.objects.select_for_update()
-            .filter(episode_id=episode_id)
-            .order_by("scheduled_start", "id")
-            .values_list("pk", "attendance", "number")
-        )
-        changed: dict[int, int | None] = {}
-        position = 0
-        for session_id, attendance, number in sessions:
-            wanted = None
-            if attendance == CareSession.Attendance.ATTENDED:
-                position += 1
-                wanted = position
-            if wanted != number:
-                changed[session_id] = wanted
-        if not changed:
-            continue
-        CareSession.objects.filter(pk__in=changed).update(number=_by_session("pk", changed))
-        Response.objects.filter(session_id__in=changed).update(session_number=_by_session("session_id", changed))
+    ids = sorted(set(episode_ids))
+    if not ids:
+        return
+    sessions = (
+        CareSession.objects.select_for_update()
+        .filter(episode_id__in=ids)
+        .order_by("episode_id", "scheduled_start", "id")
+        .values_list("pk", "episode_id", "attendance", "number")
+    )
+    changed: dict[int, int | None] = {}
+    positions: dict[int, int] = {}
+    for session_id, episode_id, attendance, number in sessions:
+        wanted = None
+        if attendance == CareSession.Attendance.ATTENDED:
+            wanted = positions[episode_id] = positions.get(episode_id, 0) + 1
+        if wanted != number:
+            changed[session_id] = wanted
+    if not changed:
+        return
+    CareSession.objects.filter(pk__in=changed).update(number=_by_session("pk", changed))
+    Response.objects.filter(session_id__in=changed).update(session_number=_by_session("session_id", changed))
 
 
 def _by_session(column: str, numbers: Mapping[int, int | None]) -> Case:
+    """The new number of each session, one branch per number (not per session: a batch renumbers a thousand)."""
+    by_number: dict[int, list[int]] = {}
+    for session_id, number in numbers.items():
+        if number is not None:
+            by_number.setdefault(number, []).append(session_id)
     return Case(
-        *(When(**{column: session_id}, then=Value(number)) for session_id, number in numbers.items()),
+        *(When(**{f"{column}__in": session_ids}, then=Value(number)) for number, session_ids in by_number.items()),
         default=Value(None),
         output_field=PositiveIntegerField(),
     )

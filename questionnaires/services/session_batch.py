@@ -7,8 +7,9 @@ does when attendance changes, so for an `external_id` already stored:
 - other content updates the session (200, `updated: [fields]`), as a PATCH would;
 - naming another episode than the stored one is a 409: a session never moves between episodes
   or clients by a resend; so is an identifier of a session this caller may not see.
-New sessions are created (201). Each entry is validated on its own; the episodes touched are
-renumbered once at the end, in the same transaction.
+New sessions are created (201). Each entry is validated on its own; the new sessions (and their
+clinicians in the room) are inserted in bulk, and the episodes touched are renumbered once at the
+end, all in the same transaction.
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ def sessions_upsert_batch(*, principal: Principal, entries: Sequence[Any]) -> Se
         episodes = _episodes(principal, parsed)
         touched: set[int] = set()
         seen: set[str] = set()
+        new: list[tuple[_Entry, EpisodeOfCare, list | None]] = []
         for entry in parsed:
             problems: list[Problem] = []
             clinicians = (
@@ -96,11 +98,17 @@ def sessions_upsert_batch(*, principal: Principal, entries: Sequence[Any]) -> Se
             seen.add(entry.external_id)
             found = existing.get(entry.external_id)
             if found is None:
-                results[entry.index] = _create(entry, episode, clinicians, outcome)
-            else:
-                results[entry.index] = _resend(entry, found, episode, clinicians, outcome)
-            if results[entry.index]["status"] in (200, 201) and not results[entry.index].get("replayed"):
+                rejected = _creatable(entry, episode)
+                if rejected is not None:
+                    results[entry.index] = rejected
+                    continue
+                new.append((entry, episode, clinicians))
+                touched.add(episode.pk)
+                continue
+            results[entry.index] = _resend(entry, found, episode, clinicians, outcome)
+            if results[entry.index]["status"] == 200 and not results[entry.index].get("replayed"):
                 touched.add(episode.pk if episode is not None else found.episode_id)
+        _create_all(new, results, outcome)
         sessions_renumber(episode_ids=touched)
         numbers = dict(
             CareSession.objects.filter(pk__in=[*outcome.created, *outcome.updated, *outcome.replayed]).values_list(
@@ -200,7 +208,8 @@ def _episode_for(entry: _Entry, episodes: Mapping, problems: list[Problem]) -> E
     return episode
 
 
-def _create(entry: _Entry, episode: EpisodeOfCare | None, clinicians: list | None, outcome: SessionBatchResult) -> dict:
+def _creatable(entry: _Entry, episode: EpisodeOfCare | None) -> dict | None:
+    """None if the entry can make a new session, else its rejection."""
     prefix = f"sessions.{entry.index}."
     problems = []
     if episode is None:
@@ -208,15 +217,31 @@ def _create(entry: _Entry, episode: EpisodeOfCare | None, clinicians: list | Non
                                 "or client)", "required"))
     if "scheduled_start" not in entry.values:
         problems.append(Problem(f"{prefix}scheduled_start", "required for a new session", "required"))
-    if problems:
-        return _rejected(entry.index, 400, problems)
-    session = CareSession.objects.create(
-        clinic_id=episode.clinic_id, episode=episode, external_id=entry.external_id, **entry.values
-    )
-    if clinicians:
-        session.clinicians.add(*clinicians)
-    outcome.created.append(session.pk)
-    return {"index": entry.index, "status": 201, "id": session.pk}
+    return _rejected(entry.index, 400, problems) if problems else None
+
+
+def _create_all(
+    new: list[tuple[_Entry, EpisodeOfCare, list | None]], results: list[dict | None], outcome: SessionBatchResult
+) -> None:
+    """Insert the new sessions, then their clinicians in the room, with one bulk insert each (in input order).
+
+    A backfill of 1,000 sessions one `create` and one `clinicians.add` at a time cost three round
+    trips per session. Neither model has save signals, so the bulk insert stores what `create` would.
+    """
+    if not new:
+        return
+    sessions = CareSession.objects.bulk_create([
+        CareSession(clinic_id=episode.clinic_id, episode=episode, external_id=entry.external_id, **entry.values)
+        for entry, episode, _ in new
+    ])
+    room = CareSession.clinicians.through
+    room.objects.bulk_create([
+        room(caresession_id=session.pk, user_id=user.pk)
+        for session, (_, _, clinicians) in zip(sessions, new, strict=True) for user in clinicians or []
+    ])
+    for session, (entry, _, _) in zip(sessions, new, strict=True):
+        outcome.created.append(session.pk)
+        results[entry.index] = {"index": entry.index, "status": 201, "id": session.pk}
 
 
 def _resend(

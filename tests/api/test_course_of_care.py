@@ -202,6 +202,32 @@ def test_a_session_batch_creates_replays_and_updates_by_the_ehrs_session_id(nort
     assert CareSession.objects.get(external_id="a2").number == 1
 
 
+def test_a_session_batch_stores_each_new_session_with_its_room_and_numbers_each_episode_on_its_own(north):
+    # New sessions go in with one bulk insert: each keeps its own clinicians, results keep the input order
+    # around a rejected entry, and each episode's attended sessions are numbered by start, apart.
+    api = north.api()
+    colleague = MembershipFactory(clinic=north.clinic, user__username="north-colleague").user
+    TherapyClientFactory(clinic=north.clinic, external_id="north-client-2")
+    one = open_episode(api)
+    two = open_episode(api, client="north-client-2")
+    body = api.post("/api/v1/sessions/batch/", {"sessions": [
+        {"external_id": "b1", "episode": one["id"], "scheduled_start": "2026-01-12T10:00:00Z",
+         "attendance": "attended", "clinicians": ["north-clinician", "north-colleague"]},
+        {"external_id": "b2", "episode": two["id"], "scheduled_start": "2026-01-06T10:00:00Z",
+         "attendance": "attended", "clinicians": ["north-colleague"]},
+        {"external_id": "b3", "episode": one["id"]},
+        {"external_id": "b4", "episode": one["id"], "scheduled_start": "2026-01-05T10:00:00Z",
+         "attendance": "attended"},
+    ]}, format="json").json()
+    assert [(row["index"], row["status"]) for row in body["results"]] == [(0, 201), (1, 201), (2, 400), (3, 201)]
+    assert [row.get("number") for row in body["results"]] == [2, 1, None, 1]
+    stored = {session.external_id: session for session in CareSession.objects.prefetch_related("clinicians")}
+    assert {user.username for user in stored["b1"].clinicians.all()} == {"north-clinician", colleague.username}
+    assert [user.username for user in stored["b2"].clinicians.all()] == ["north-colleague"]
+    assert list(stored["b4"].clinicians.all()) == []
+    assert [body["results"][index]["id"] for index in (0, 1, 3)] == [stored[name].pk for name in ("b1", "b2", "b4")]
+
+
 def test_a_session_batch_entry_cannot_move_a_session_or_name_what_it_cannot_see(north, south):
     api = north.api()
     first = open_episode(api)
