@@ -3,7 +3,8 @@
 Rules kept here: at most one active episode per client unless the clinic allows parallel ones;
 finishing needs an `end_reason`; the clinicians of an episode are put on the client's caseload
 (they could not see the client otherwise); attended sessions are renumbered 1..n by start time
-after every change, and the responses of a session take its number.
+after every change, and the responses of a session take its number; a session marked entered in
+error has its responses retracted (out of metrics, kept for audit).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from django.utils import timezone
 from questionnaires.models import CareSession, ClinicCareSettings, EpisodeOfCare, Response, TherapyClient
 from questionnaires.principals import Principal
 from questionnaires.services.clients import external_id_problem
+from questionnaires.services.corrections import session_responses_retract
 from questionnaires.services.errors import Conflict, InvalidInput
 from questionnaires.validation import Problem
 
@@ -377,7 +379,7 @@ def session_update(*, principal: Principal, session: CareSession, body: Mapping)
         raise InvalidInput("The session update is not valid; see errors.", problems)
     try:
         with transaction.atomic():
-            _apply(session, values, clinicians)
+            _apply(principal, session, values, clinicians)
     except IntegrityError:
         raise Conflict(
             "A session with this external_id already exists in the clinic.",
@@ -387,10 +389,28 @@ def session_update(*, principal: Principal, session: CareSession, body: Mapping)
     return session
 
 
-def _apply(session: CareSession, values: Mapping, clinicians: list | None) -> None:
+def _apply(principal: Principal, session: CareSession, values: Mapping, clinicians: list | None) -> None:
+    previous_attendance = session.attendance
     for name, value in values.items():
         setattr(session, name, value)
     session.save()
     if clinicians is not None:
         session.clinicians.set(clinicians)
+    session_entered_in_error_note(principal=principal, session=session, previous_attendance=previous_attendance)
     sessions_renumber(episode_ids=[session.episode_id])
+
+
+def session_entered_in_error_note(*, principal: Principal, session: CareSession, previous_attendance: str) -> list:
+    """A session newly marked entered in error takes its responses out of metrics (they are retracted).
+
+    Call in the transaction that changed the attendance (REST PATCH, FHIR Encounter, session batch);
+    returns the ids of the responses retracted.
+    """
+    if (
+        session.attendance != CareSession.Attendance.ENTERED_IN_ERROR
+        or previous_attendance == CareSession.Attendance.ENTERED_IN_ERROR
+    ):
+        return []
+    return session_responses_retract(
+        principal=principal, session_id=session.pk, reason=f"session {session.pk} was entered in error"
+    )

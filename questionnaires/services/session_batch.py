@@ -25,6 +25,7 @@ from questionnaires.principals import Principal
 from questionnaires.selectors.care import episodes_visible_to, sessions_visible_to
 from questionnaires.services.care import (
     SESSION_FIELDS,
+    session_entered_in_error_note,
     session_values_read,
     sessions_renumber,
     staff_by_username,
@@ -98,7 +99,7 @@ def sessions_upsert_batch(*, principal: Principal, entries: Sequence[Any]) -> Se
             if found is None:
                 results[entry.index] = _create(entry, episode, clinicians, outcome)
             else:
-                results[entry.index] = _resend(entry, found, episode, clinicians, outcome)
+                results[entry.index] = _resend(principal, entry, found, episode, clinicians, outcome)
             if results[entry.index]["status"] in (200, 201) and not results[entry.index].get("replayed"):
                 touched.add(episode.pk if episode is not None else found.episode_id)
         sessions_renumber(episode_ids=touched)
@@ -220,6 +221,7 @@ def _create(entry: _Entry, episode: EpisodeOfCare | None, clinicians: list | Non
 
 
 def _resend(
+    principal: Principal,
     entry: _Entry, session: CareSession, episode: EpisodeOfCare | None, clinicians: list | None,
     outcome: SessionBatchResult,
 ) -> dict:
@@ -238,11 +240,13 @@ def _resend(
     if not changed and not room_changed:
         outcome.replayed.append(session.pk)
         return {"index": entry.index, "status": 200, "id": session.pk, "replayed": True}
+    previous_attendance = session.attendance
     for name in changed:
         setattr(session, name, entry.values[name])
     session.save()
     if room_changed:
         session.clinicians.set(clinicians)
+    session_entered_in_error_note(principal=principal, session=session, previous_attendance=previous_attendance)
     outcome.updated.append(session.pk)
     return {"index": entry.index, "status": 200, "id": session.pk,
             "updated": [*changed, *(["clinicians"] if room_changed else [])]}
