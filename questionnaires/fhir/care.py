@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pydantic
@@ -172,8 +172,12 @@ def _model(payload: Any, resource_type: str) -> Any:
         raise FhirError(
             400, [Issue(code="structure", diagnostics=f"expected a {resource_type} resource, got {found!r}")]
         )
-    if _depth(payload) > MAX_NESTING:
+    depth, nul = _shape(payload)
+    if depth > MAX_NESTING:
         raise FhirError(400, [Issue(code="too-long", diagnostics="the resource nests too deeply")])
+    if nul:
+        raise FhirError(400, [Issue(code="value", diagnostics="a string holds a NUL character, which FHIR "
+                                    "strings cannot")])
     try:
         return get_fhir_model_class(resource_type).model_validate(payload)
     except pydantic.ValidationError as error:
@@ -189,16 +193,22 @@ def _model(payload: Any, resource_type: str) -> Any:
         raise FhirError(400, [Issue(code="structure", diagnostics=f"not a valid {resource_type}: {error}")]) from None
 
 
-def _depth(payload: Any) -> int:
-    deepest, stack = 0, [(payload, 1)]
+def _shape(payload: Any) -> tuple[int, bool]:
+    """How deep the JSON nests (counted without recursion) and whether any key or string holds a NUL."""
+    deepest, nul, stack = 0, False, [(payload, 1)]
     while stack:
         value, depth = stack.pop()
         deepest = max(deepest, depth)
         if depth > MAX_NESTING:
             break
+        if isinstance(value, str):
+            nul = nul or "\x00" in value
+            continue
+        if isinstance(value, dict):
+            nul = nul or any("\x00" in key for key in value if isinstance(key, str))
         children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return deepest
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list | str))
+    return deepest, nul
 
 
 def _identifier(model: Any, parsed: Parsed, root: str) -> None:
@@ -238,10 +248,16 @@ def _practitioner(reference: Any, parsed: Parsed, where: str) -> str | None:
     return None
 
 
-def _date_of(value: Any) -> str | None:
+def _date_of(value: Any, parsed: Parsed, where: str) -> str | None:
+    """A day (a dateTime's own day); a year or a year-month alone cannot say which day, and is refused."""
     if value is None:
         return None
-    return (value.date() if isinstance(value, datetime) else value).isoformat()
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    parsed.problem("value", f"{value!r} is not a whole day: send YYYY-MM-DD", where)
+    return None
 
 
 def _aware(value: Any, where: str, parsed: Parsed) -> datetime | None:
@@ -300,17 +316,17 @@ def episode_parse(payload: Any) -> Parsed:
         parsed.body["end_reason"] = reason
     period = model.period
     if period is not None and period.start is not None:
-        parsed.body["start_date"] = _date_of(period.start)
+        parsed.body["start_date"] = _date_of(period.start, parsed, f"{root}.period.start")
     if period is not None and period.end is not None:
         if our_status == "finished":
-            parsed.body["end_date"] = _date_of(period.end)
+            parsed.body["end_date"] = _date_of(period.end, parsed, f"{root}.period.end")
         else:
             parsed.problem("business-rule", "an active episode has no end (period.end)", f"{root}.period.end")
     referral = _extension_code(model.extension, lambda url: _is_own(url, "/StructureDefinition/episode-referral-date"))
     if referral is not None:
         index, extension = referral
         parsed.paths["referral_date"] = f"{root}.extension[{index}].valueDate"
-        parsed.body["referral_date"] = _date_of(extension.valueDate)
+        parsed.body["referral_date"] = _date_of(extension.valueDate, parsed, parsed.paths["referral_date"])
     manager = _practitioner(model.careManager, parsed, f"{root}.careManager")
     if manager:
         parsed.body["primary_clinician"] = manager

@@ -177,7 +177,8 @@ def _field_name(field: str) -> str:
 def _client(principal: Principal, parsed: Parsed, where: str) -> TherapyClient | None:
     if parsed.patient is None:
         return None
-    client = clients_visible_to(principal).filter(external_id=parsed.patient[:128]).first()
+    too_long = len(parsed.patient) > 128 or "\x00" in parsed.patient
+    client = None if too_long else clients_visible_to(principal).filter(external_id=parsed.patient).first()
     if client is None:
         parsed.problem("not-found", f"Patient/{parsed.patient} is not a client this credential can see", where)
     return client

@@ -536,7 +536,13 @@ def test_bad_episodes_and_references_are_4xx_never_500(fhir, north, episode):
          ["EpisodeOfCare.careManager"]),
         ("/fhir/EpisodeOfCare", episode_of_care(status="bogus", period={"start": "2026-01-05", "end": "2026-01-06"}),
          422, ["EpisodeOfCare.period.end", "EpisodeOfCare.status"]),
+        ("/fhir/EpisodeOfCare", episode_of_care(period={"start": "2026-01"}), 422,
+         ["EpisodeOfCare.period.start", "EpisodeOfCare.status"]),  # and the client's episode already active
         ("/fhir/Encounter", encounter(999999, "planned"), 422, ["Encounter.episodeOfCare[0]"]),
+        ("/fhir/Encounter", dict(encounter(None, "planned"), episodeOfCare=[{"identifier": {"value": "no\x00pe"}}]),
+         400, []),
+        ("/fhir/Encounter", dict(encounter(None, "planned"), subject={"reference": "Patient/" + "x" * 300}), 422,
+         ["Encounter.subject"]),
         ("/fhir/Encounter", dict(encounter(None, "planned"), subject={"reference": "Patient/nobody"}), 422,
          ["Encounter.subject"]),
     ]
