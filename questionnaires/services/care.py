@@ -16,6 +16,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Case, PositiveIntegerField, Value, When
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from questionnaires.models import CareSession, ClinicCareSettings, EpisodeOfCare, Response, TherapyClient
@@ -311,10 +312,14 @@ def sessions_renumber(*, episode_ids: Iterable[int]) -> None:
         Response.objects.filter(session_id__in=changed).update(session_number=_by_session("session_id", changed))
 
 
-def _by_session(column: str, numbers: Mapping[int, int | None]) -> Case:
-    return Case(
-        *(When(**{column: session_id}, then=Value(number)) for session_id, number in numbers.items()),
-        default=Value(None),
+def _by_session(column: str, numbers: Mapping[int, int | None]) -> Cast:
+    # Cast: a CASE whose branches are all NULL (every changed session lost its number) is text to PostgreSQL.
+    return Cast(
+        Case(
+            *(When(**{column: session_id}, then=Value(number)) for session_id, number in numbers.items()),
+            default=Value(None),
+            output_field=PositiveIntegerField(),
+        ),
         output_field=PositiveIntegerField(),
     )
 
