@@ -226,6 +226,9 @@ def test_encounters_are_searched_by_patient_status_identifier_date_episode_and_l
     assert found(patient="Patient/someone-else") == []
     episodes = valid_r4b(body(fhir.get("/fhir/EpisodeOfCare", patient="north-client-1", status="active")))
     assert [entry["resource"]["id"] for entry in episodes["entry"]] == [str(episode["id"])]
+    for date, total in (("ge2026-01-05", 1), ("lt2026-01-05", 0), ("2026-01", 1), ("gt2026-01-05", 0)):
+        assert fhir.get("/fhir/EpisodeOfCare", date=date).json()["total"] == total, date
+    assert fhir.get("/fhir/EpisodeOfCare", **{"care-manager": "Practitioner/north-clinician"}).json()["total"] == 1
 
 
 def test_an_encounter_is_conditionally_created_then_updated_by_identifier_without_a_duplicate(fhir, episode):
