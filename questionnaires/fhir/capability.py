@@ -41,6 +41,28 @@ SEARCH_PARAMS = {
         ("identifier", "token", "The client's external id (system|value or the value)"),
         ("_id", "token", "The client's external id"),
     ],
+    "EpisodeOfCare": [
+        ("patient", "reference", "Patient/<external id> (or the bare external id)"),
+        ("subject", "reference", "Same as patient"),
+        ("status", "token", "active, finished or cancelled (finished with end reason declined)"),
+        ("identifier", "token", "The integration's episode id: system|value or the value"),
+        ("date", "date", "The episode's start; prefixes eq, ne, gt, lt, ge, le, sa, eb"),
+        ("care-manager", "reference", "Practitioner/<username> of the primary clinician"),
+        ("_lastUpdated", "date", "When the episode last changed: for sync"),
+        ("_id", "token", "The episode id"),
+    ],
+    "Encounter": [
+        ("patient", "reference", "Patient/<external id> (or the bare external id)"),
+        ("subject", "reference", "Same as patient"),
+        ("status", "token", "planned, finished, cancelled or entered-in-error (left out unless asked for)"),
+        ("identifier", "token", "The integration's session id: system|value or the value"),
+        ("date", "date", "The scheduled start; prefixes eq, ne, gt, lt, ge, le, sa, eb; repeat for a range"),
+        ("episode-of-care", "reference", "EpisodeOfCare/<id>"),
+        ("practitioner", "reference", "Practitioner/<username> in the room"),
+        ("participant", "reference", "Same as practitioner"),
+        ("_lastUpdated", "date", "When the session last changed: for sync"),
+        ("_id", "token", "The session id"),
+    ],
 }
 
 INTERACTIONS = {
@@ -48,6 +70,9 @@ INTERACTIONS = {
     "QuestionnaireResponse": ["read", "vread", "history-instance", "search-type", "create", "update", "delete"],
     "Observation": ["read", "search-type"],
     "Patient": ["read", "search-type"],
+    "EpisodeOfCare": ["read", "search-type", "create", "update"],
+    "Encounter": ["read", "search-type", "create", "update"],
+    "Appointment": ["read", "create", "update"],
 }
 
 PROFILES = {
@@ -55,6 +80,36 @@ PROFILES = {
     "QuestionnaireResponse": "http://hl7.org/fhir/StructureDefinition/QuestionnaireResponse",
     "Observation": "http://hl7.org/fhir/StructureDefinition/Observation",
     "Patient": "http://hl7.org/fhir/StructureDefinition/Patient",
+    "EpisodeOfCare": "http://hl7.org/fhir/StructureDefinition/EpisodeOfCare",
+    "Encounter": "http://hl7.org/fhir/StructureDefinition/Encounter",
+    "Appointment": "http://hl7.org/fhir/StructureDefinition/Appointment",
+}
+
+CARE_DOCUMENTATION = {
+    "EpisodeOfCare": (
+        "A client's episode of care. status planned, waitlist, active and onhold are stored as active; finished "
+        "and cancelled as finished, with the end reason (completed, dropped_out, referred_on, declined, other) in "
+        "the extension <canonical base>/StructureDefinition/episode-end-reason (default: completed for finished, "
+        "declined for cancelled); entered-in-error is refused. careManager is the primary clinician, a contained "
+        "CareTeam in team the further clinicians (Practitioner/<username>). Conditional create (If-None-Exist or "
+        "the resource's identifier) and conditional update (PUT ?identifier=<system>|<value>) by the "
+        "integration's episode id."
+    ),
+    "Encounter": (
+        "A session. status planned, arrived, triaged: booked; in-progress, onleave, finished: attended; cancelled: "
+        "cancelled_by_client when the extension encounter-reasonCancelled carries appointment-cancellation-reason "
+        "pat (or pat-*), did_not_attend with <canonical base>/CodeSystem/attendance|did_not_attend, else "
+        "cancelled_by_service; entered-in-error takes the session's responses out of metrics (retracted). "
+        "participant Practitioner/<username> are the clinicians in the room, period.start the scheduled start, "
+        "episodeOfCare the episode (default: the patient's one active episode). Conditional create and update by "
+        "the integration's session id, as for EpisodeOfCare."
+    ),
+    "Appointment": (
+        "Accepted from EHRs that model attendance on the Appointment: status noshow is did_not_attend, fulfilled "
+        "attended, cancelled by cancelationReason (pat*: the client, else the service). It writes the same session "
+        "as the Encounter with the same id or identifier; the episode is an EpisodeOfCare in supportingInformation "
+        "or the patient's one active episode."
+    ),
 }
 
 
@@ -66,7 +121,8 @@ def capability_statement(*, base: str, software_version: str = "1.0.0") -> dict:
             "profile": PROFILES[resource_type],
             "interaction": [{"code": code} for code in interactions],
             "searchParam": [
-                {"name": name, "type": kind, "documentation": doc} for name, kind, doc in SEARCH_PARAMS[resource_type]
+                {"name": name, "type": kind, "documentation": doc}
+                for name, kind, doc in SEARCH_PARAMS.get(resource_type, [])
             ]
             + [
                 {"name": "_count", "type": "number", "documentation": "Page size (default 50, at most 500)"},
@@ -94,6 +150,13 @@ def capability_statement(*, base: str, software_version: str = "1.0.0") -> dict:
                 "or DELETE) retracts it. Every version stays readable through _history. The reason may be sent in "
                 "the X-Correction-Reason header."
             )
+        if resource_type in CARE_DOCUMENTATION:
+            entry["conditionalCreate"] = True
+            entry["conditionalUpdate"] = True
+            entry["updateCreate"] = False
+            entry["documentation"] = CARE_DOCUMENTATION[resource_type]
+        if not SEARCH_PARAMS.get(resource_type):
+            del entry["searchParam"]
         resources.append(entry)
     return validated(
         {

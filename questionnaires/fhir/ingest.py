@@ -35,6 +35,9 @@ FIELD_PATHS = {
     "clinician": f"{ROOT}.author",
     "questionnaire": f"{ROOT}.questionnaire",
     "version": f"{ROOT}.questionnaire",
+    "session_id": f"{ROOT}.encounter",
+    "session_external_id": f"{ROOT}.encounter",
+    "session": f"{ROOT}.encounter",
 }
 
 
@@ -98,6 +101,10 @@ def fhir_response_create(
     clinician = _clinician_username(principal, parsed.author_reference)
     if clinician:
         native["clinician"] = clinician
+    if parsed.encounter is not None:
+        # The REST submission's own session fields: the session is linked and the credit derived from it there.
+        name, value = parsed.encounter
+        native[name] = value
     try:
         result = response_submit(principal=principal, payload=native, idempotency_key=key, source=Response.Source.FHIR)
     except ServiceError as error:

@@ -63,6 +63,8 @@ class ParsedResponse:
     identifier: tuple[str, str] | None = None
     author_reference: str | None = None
     warnings: list[Issue] = field(default_factory=list)
+    encounter: tuple[str, int | str] | None = None
+    """The session named by `encounter`: ("session_id", our id) or ("session_external_id", the EHR's id)."""
 
 
 @dataclass
@@ -125,6 +127,7 @@ def questionnaire_response_parse(
     )
     definition = resolved.definition
     client_external_id = _subject(model.subject, problems)
+    encounter = _encounter(model.encounter, problems)
     authored = _authored(model.authored, problems)
     answered, totals = _answered_items(model.item or [], ROOT, resolved, problems)
     answers = _convert(answered, definition, problems)
@@ -146,6 +149,7 @@ def questionnaire_response_parse(
         identifier=identifier,
         author_reference=author,
         warnings=problems.warnings,
+        encounter=encounter,
     )
 
 
@@ -205,6 +209,27 @@ def _subject(subject: Any, problems: _Problems) -> str | None:
     if subject.identifier is not None and subject.identifier.value:
         return subject.identifier.value
     problems.add("required", "subject needs a reference (Patient/<external id>) or an identifier", where)
+    return None
+
+
+_ENCOUNTER_REFERENCE = re.compile(r"(?:^|/)Encounter/([0-9]{1,18})(?:/_history/[^/]+)?$")
+
+
+def _encounter(encounter: Any, problems: _Problems) -> tuple[str, int | str] | None:
+    """`encounter` = Encounter/<our session id>, or an identifier whose value is the EHR's session id."""
+    where = f"{ROOT}.encounter"
+    if encounter is None:
+        return None
+    if encounter.reference:
+        match = _ENCOUNTER_REFERENCE.search(encounter.reference)
+        if match is None:
+            problems.add("invalid", f"encounter {encounter.reference!r} is not an Encounter of this server "
+                         "(Encounter/<id>); send the EHR's session id as encounter.identifier", f"{where}.reference")
+            return None
+        return "session_id", int(match.group(1))
+    if encounter.identifier is not None and encounter.identifier.value:
+        return "session_external_id", encounter.identifier.value
+    problems.add("required", "encounter needs a reference (Encounter/<id>) or an identifier", where)
     return None
 
 

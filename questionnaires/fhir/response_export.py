@@ -52,6 +52,8 @@ def questionnaire_response_resource(response: Response, definition: Questionnair
         "authored": response.authored_at.isoformat(),
         "item": _items(response, definition, base=base),
     }
+    if response.session_id is not None:
+        resource["encounter"] = {"reference": f"Encounter/{response.session_id}"}
     identifier = identifier_from_key(response.idempotency_key)
     if identifier:
         resource["identifier"] = identifier

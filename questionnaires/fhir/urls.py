@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from questionnaires.fhir import views
+from questionnaires.fhir import care_views, views
 
 app_name = "fhir"
 
@@ -43,5 +43,13 @@ urlpatterns = [
     re_path(
         rf"^Observation/{ID.format('observation_id')}/?$", views.ObservationReadView.as_view(), name="observation-read"
     ),
+    re_path(r"^EpisodeOfCare/?$", care_views.EpisodeOfCareView.as_view(), name="episodeofcare"),
+    re_path(rf"^EpisodeOfCare/{ID.format('object_id')}/?$", care_views.EpisodeOfCareReadView.as_view(),
+            name="episodeofcare-read"),
+    re_path(r"^Encounter/?$", care_views.EncounterView.as_view(), name="encounter"),
+    re_path(rf"^Encounter/{ID.format('object_id')}/?$", care_views.EncounterReadView.as_view(), name="encounter-read"),
+    re_path(r"^Appointment/?$", care_views.AppointmentView.as_view(), name="appointment"),
+    re_path(rf"^Appointment/{ID.format('object_id')}/?$", care_views.AppointmentReadView.as_view(),
+            name="appointment-read"),
     re_path(r"^(?P<unmatched>.*)$", views.not_found, name="not-found"),
 ]

@@ -3,7 +3,8 @@
 Rules kept here: at most one active episode per client unless the clinic allows parallel ones;
 finishing needs an `end_reason`; the clinicians of an episode are put on the client's caseload
 (they could not see the client otherwise); attended sessions are renumbered 1..n by start time
-after every change, and the responses of a session take its number.
+after every change, and the responses of a session take its number; a session marked entered in
+error has its responses retracted (out of metrics, kept for audit).
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Case, PositiveIntegerField, Value, When
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from questionnaires.models import CareSession, ClinicCareSettings, EpisodeOfCare, Response, TherapyClient
 from questionnaires.principals import Principal
 from questionnaires.services.clients import external_id_problem
+from questionnaires.services.corrections import session_responses_retract
 from questionnaires.services.errors import Conflict, InvalidInput
 from questionnaires.validation import Problem
 
@@ -311,15 +314,21 @@ def sessions_renumber(*, episode_ids: Iterable[int]) -> None:
     Response.objects.filter(session_id__in=changed).update(session_number=_by_session("session_id", changed))
 
 
-def _by_session(column: str, numbers: Mapping[int, int | None]) -> Case:
-    """The new number of each session, one branch per number (not per session: a batch renumbers a thousand)."""
+def _by_session(column: str, numbers: Mapping[int, int | None]) -> Cast:
+    """The new number of each session, one branch per number (not per session: a batch renumbers a thousand).
+
+    Cast: a CASE whose branches are all NULL (every changed session lost its number) is text to PostgreSQL.
+    """
     by_number: dict[int, list[int]] = {}
     for session_id, number in numbers.items():
         if number is not None:
             by_number.setdefault(number, []).append(session_id)
-    return Case(
-        *(When(**{f"{column}__in": session_ids}, then=Value(number)) for number, session_ids in by_number.items()),
-        default=Value(None),
+    return Cast(
+        Case(
+            *(When(**{f"{column}__in": session_ids}, then=Value(number)) for number, session_ids in by_number.items()),
+            default=Value(None),
+            output_field=PositiveIntegerField(),
+        ),
         output_field=PositiveIntegerField(),
     )
 
@@ -384,7 +393,7 @@ def session_update(*, principal: Principal, session: CareSession, body: Mapping)
         raise InvalidInput("The session update is not valid; see errors.", problems)
     try:
         with transaction.atomic():
-            _apply(session, values, clinicians)
+            _apply(principal, session, values, clinicians)
     except IntegrityError:
         raise Conflict(
             "A session with this external_id already exists in the clinic.",
@@ -394,10 +403,28 @@ def session_update(*, principal: Principal, session: CareSession, body: Mapping)
     return session
 
 
-def _apply(session: CareSession, values: Mapping, clinicians: list | None) -> None:
+def _apply(principal: Principal, session: CareSession, values: Mapping, clinicians: list | None) -> None:
+    previous_attendance = session.attendance
     for name, value in values.items():
         setattr(session, name, value)
     session.save()
     if clinicians is not None:
         session.clinicians.set(clinicians)
+    session_entered_in_error_note(principal=principal, session=session, previous_attendance=previous_attendance)
     sessions_renumber(episode_ids=[session.episode_id])
+
+
+def session_entered_in_error_note(*, principal: Principal, session: CareSession, previous_attendance: str) -> list:
+    """A session newly marked entered in error takes its responses out of metrics (they are retracted).
+
+    Call in the transaction that changed the attendance (REST PATCH, FHIR Encounter, session batch);
+    returns the ids of the responses retracted.
+    """
+    if (
+        session.attendance != CareSession.Attendance.ENTERED_IN_ERROR
+        or previous_attendance == CareSession.Attendance.ENTERED_IN_ERROR
+    ):
+        return []
+    return session_responses_retract(
+        principal=principal, session_id=session.pk, reason=f"session {session.pk} was entered in error"
+    )

@@ -114,17 +114,48 @@ def response_retract(*, principal: Principal, response_id: str, reason: Any) -> 
         response = _locked(current.pk)
         if response.status == Response.Status.RETRACTED:
             return CorrectionResult(response=response, changed=False, delivery_ids=[])
-        _keep_revision(response, change=ResponseRevision.Change.RETRACTED, principal=principal, reason=reason_text)
-        response.version += 1
-        response.status = Response.Status.RETRACTED
-        response.corrected_at = timezone.now()
-        response.save(update_fields=["version", "status", "corrected_at"])
-        _audit(principal, response, action="retract", reason=reason_text)
-        delivery_ids = webhook_correction_record(
-            response=response, event="response.retracted", reason=reason_text, changed_by=principal.label
-        )
+        delivery_ids = _retract_locked(principal, response, reason_text)
         webhook_deliveries_publish_on_commit(delivery_ids)
     return CorrectionResult(response=response, changed=True, delivery_ids=delivery_ids)
+
+
+def session_responses_retract(*, principal: Principal, session_id: int, reason: str) -> list:
+    """Retract every live response of a session entered in error; returns their ids.
+
+    A session that never took place has no answers to count: its responses leave metrics, search
+    and exports exactly as a single retraction would take them out (history, audit, webhook each).
+    Whoever may mark the session entered in error may do this (the session's visibility was checked
+    by the caller), whoever submitted the responses. Call inside the transaction that changes the
+    session. Setting the session back to another attendance does not restore them: a retraction is final.
+    """
+    live = list(
+        Response.objects.filter(session_id=session_id)
+        .exclude(status=Response.Status.RETRACTED)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    retracted, delivery_ids = [], []
+    for response_id in live:
+        response = _locked(response_id)
+        if response.status == Response.Status.RETRACTED:
+            continue
+        delivery_ids += _retract_locked(principal, response, reason)
+        retracted.append(response.pk)
+    webhook_deliveries_publish_on_commit(delivery_ids)
+    return retracted
+
+
+def _retract_locked(principal: Principal, response: Response, reason: str) -> list[int]:
+    """Retract a row already locked and withdrawn from the rollups (`_locked`); returns the webhook delivery ids."""
+    _keep_revision(response, change=ResponseRevision.Change.RETRACTED, principal=principal, reason=reason)
+    response.version += 1
+    response.status = Response.Status.RETRACTED
+    response.corrected_at = timezone.now()
+    response.save(update_fields=["version", "status", "corrected_at"])
+    _audit(principal, response, action="retract", reason=reason)
+    return webhook_correction_record(
+        response=response, event="response.retracted", reason=reason, changed_by=principal.label
+    )
 
 
 def correction_denial(principal: Principal, response: Response) -> str | None:

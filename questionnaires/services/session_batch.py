@@ -26,6 +26,7 @@ from questionnaires.principals import Principal
 from questionnaires.selectors.care import episodes_visible_to, sessions_visible_to
 from questionnaires.services.care import (
     SESSION_FIELDS,
+    session_entered_in_error_note,
     session_values_read,
     sessions_renumber,
     staff_by_username,
@@ -105,7 +106,7 @@ def sessions_upsert_batch(*, principal: Principal, entries: Sequence[Any]) -> Se
                 new.append((entry, episode, clinicians))
                 touched.add(episode.pk)
                 continue
-            results[entry.index] = _resend(entry, found, episode, clinicians, outcome)
+            results[entry.index] = _resend(principal, entry, found, episode, clinicians, outcome)
             if results[entry.index]["status"] == 200 and not results[entry.index].get("replayed"):
                 touched.add(episode.pk if episode is not None else found.episode_id)
         _create_all(new, results, outcome)
@@ -245,6 +246,7 @@ def _create_all(
 
 
 def _resend(
+    principal: Principal,
     entry: _Entry, session: CareSession, episode: EpisodeOfCare | None, clinicians: list | None,
     outcome: SessionBatchResult,
 ) -> dict:
@@ -263,11 +265,13 @@ def _resend(
     if not changed and not room_changed:
         outcome.replayed.append(session.pk)
         return {"index": entry.index, "status": 200, "id": session.pk, "replayed": True}
+    previous_attendance = session.attendance
     for name in changed:
         setattr(session, name, entry.values[name])
     session.save()
     if room_changed:
         session.clinicians.set(clinicians)
+    session_entered_in_error_note(principal=principal, session=session, previous_attendance=previous_attendance)
     outcome.updated.append(session.pk)
     return {"index": entry.index, "status": 200, "id": session.pk,
             "updated": [*changed, *(["clinicians"] if room_changed else [])]}

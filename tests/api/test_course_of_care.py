@@ -3,9 +3,11 @@ audit, and the EHR's session batch (idempotent on its own session identifier).""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from questionnaires.models import AuditEvent, CareSession, ClinicCareSettings, EpisodeOfCare
+from questionnaires.models import AuditEvent, CareSession, ClinicCareSettings, EpisodeOfCare, MetricRollup, Response
 from tests.api.conftest import client_token_api, staff_api
 from tests.factories import MembershipFactory, TherapyClientFactory
 
@@ -259,3 +261,40 @@ def test_a_session_batch_envelope_is_checked(north):
     assert api.post("/api/v1/sessions/batch/", {"sessions": []}, format="json").status_code == 400
     assert api.post("/api/v1/sessions/batch/", {"sessions": [{}] * 1001}, format="json").status_code == 413
     assert api.post("/api/v1/sessions/batch/", {"rows": []}, format="json").status_code == 400
+
+
+def test_a_lone_attended_session_cancelled_loses_its_number_and_its_responses_too(north):
+    """Every changed session losing its number at once (an all-NULL renumbering) is valid SQL on PostgreSQL."""
+    api = north.api()
+    episode = open_episode(api)
+    session = book(api, episode["id"], "2026-01-05T10:00:00Z", attendance="attended")
+    assert session["number"] == 1
+    cancelled = api.patch(f"/api/v1/sessions/{session['id']}/", {"attendance": "cancelled_by_client"}, format="json")
+    assert cancelled.status_code == 200, cancelled.content
+    assert cancelled.json()["number"] is None
+
+
+def test_a_batch_resend_marking_a_session_entered_in_error_retracts_its_responses(
+    north, settings, django_capture_on_commit_callbacks
+):
+    settings.METRICS_MIN_CELL = 1
+    api = north.api()
+    episode = open_episode(api)
+    start = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    entry = {"external_id": "e1", "episode": episode["id"], "scheduled_start": start, "attendance": "attended",
+             "clinicians": ["north-clinician"]}
+    assert api.post("/api/v1/sessions/batch/", {"sessions": [entry]}, format="json").json()["created"] == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        submitted = api.post("/api/v1/responses/", {
+            "questionnaire": "srs", "client": "north-client-1", "session_external_id": "e1",
+            "authored": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
+            "answers": {str(n): 9 for n in range(1, 5)},
+        }, format="json")
+    assert submitted.status_code == 201, submitted.content
+    assert MetricRollup.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        resent = api.post("/api/v1/sessions/batch/", {"sessions": [{**entry, "attendance": "entered_in_error"}]},
+                          format="json").json()
+    assert resent["updated"] == 1
+    assert Response.objects.get().status == Response.Status.RETRACTED
+    assert not MetricRollup.objects.exists()

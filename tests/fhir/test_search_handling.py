@@ -61,7 +61,9 @@ def test_a_supported_search_carries_no_outcome_entry(north_fhir, two_clients_res
     assert bundle["total"] == 1
 
 
-@pytest.mark.parametrize("resource", ["Questionnaire", "QuestionnaireResponse", "Observation"])
+@pytest.mark.parametrize(
+    "resource", ["Questionnaire", "QuestionnaireResponse", "Observation", "EpisodeOfCare", "Encounter"]
+)
 @pytest.mark.parametrize("prefer", ["handling=strict", "return=representation; handling=strict", "handling = strict"])
 def test_prefer_handling_strict_refuses_an_unsupported_parameter_naming_it(north_fhir, resource, prefer):
     answer = north_fhir.api.get(f"/fhir/{resource}", {"subject.identifier": "x", "_sort": "-date"},
@@ -73,7 +75,9 @@ def test_prefer_handling_strict_refuses_an_unsupported_parameter_naming_it(north
     assert {issue["code"] for issue in outcome["issue"]} == {"not-supported"}
 
 
-@pytest.mark.parametrize("resource", ["Questionnaire", "QuestionnaireResponse", "Observation"])
+@pytest.mark.parametrize(
+    "resource", ["Questionnaire", "QuestionnaireResponse", "Observation", "EpisodeOfCare", "Encounter"]
+)
 def test_prefer_handling_strict_accepts_every_parameter_the_capability_statement_lists(north_fhir, resource):
     names = [name for name, kind, _ in SEARCH_PARAMS[resource] if kind != "date"]
     params = {name: "x" for name in names} | {"_count": "5", "_offset": "0", "_format": "json"}
