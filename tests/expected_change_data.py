@@ -15,6 +15,7 @@ from decimal import Decimal
 from questionnaires.contract import Questionnaire
 from questionnaires.models import CareSession, EpisodeOfCare, Response, Score, TherapyClient
 from questionnaires.registry import get_registry
+from questionnaires.services.scoring import responses_score
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -108,3 +109,43 @@ def finished_episodes(
         batch_size=2000,
     )
     return episodes
+
+
+def phq9_answers(total: int) -> dict[str, int]:
+    values = [min(3, max(0, total - 3 * index)) for index in range(9)]
+    assert sum(values) == total
+    return {str(number): value for number, value in enumerate(values, start=1)}
+
+
+def client_course(
+    persona, totals: list[int | None], *, external_id="course", extra: dict | None = None, client=None
+):
+    """A new client's (or `client`'s) active episode with attended sessions 1..n; each PHQ-9 total is submitted in
+    its session and scored by the scoring pipeline (None: no score that session). `extra` adds a second score to a
+    session."""
+    if client is None:
+        client = TherapyClient.objects.create(
+            clinic=persona.clinic, external_id=f"{persona.clinic.slug}-{external_id}"
+        )
+    episode = EpisodeOfCare.objects.create(clinic=persona.clinic, client=client, start_date=START.date())
+    version = get_registry().version_row(get_registry().get("phq-9"))
+    scored = []
+    submissions = [(number, total) for number, total in enumerate(totals, start=1)]
+    submissions += sorted((extra or {}).items())
+    sessions: dict[int, CareSession] = {}
+    for number, total in submissions:
+        if number not in sessions:
+            sessions[number] = CareSession.objects.create(
+                clinic=persona.clinic, episode=episode, scheduled_start=START + timedelta(weeks=number - 1),
+                attendance=CareSession.Attendance.ATTENDED, number=number,
+            )
+        if total is None:
+            continue
+        response = Response.objects.create(
+            clinic=persona.clinic, client=client, questionnaire_version=version, session=sessions[number],
+            session_number=number, authored_at=sessions[number].scheduled_start + timedelta(minutes=len(scored)),
+            answers=phq9_answers(total),
+        )
+        assert responses_score(response_ids=[response.id]).scored == [response.id]
+        scored.append(response)
+    return scored

@@ -25,7 +25,7 @@ from questionnaires.models import (
 from questionnaires.registry import get_registry
 from questionnaires.services.expected_change import expected_change_curves_refresh
 from questionnaires.services.scoring import responses_score
-from tests.expected_change_data import START, finished_episodes
+from tests.expected_change_data import START, client_course, finished_episodes
 
 pytestmark = pytest.mark.django_db
 
@@ -86,7 +86,7 @@ def test_below_the_minimum_number_of_episodes_there_is_no_curve_and_no_flag(nort
     assert _curve(north) is None
     assert outcome.too_few == {f"{north.clinic.id}:phq-9:severe": 29}
     # A client who got much worse is still not flagged: there is no norm to be worse than.
-    scored = _client_course(north, [20, 26, 27])
+    scored = client_course(north, [20, 26, 27])
     assert not Alert.objects.filter(kind="not_on_track").exists()
     assert len(scored) == 3
     # The minimum is a setting.
@@ -109,42 +109,6 @@ def test_retracted_responses_and_active_episodes_do_not_feed_the_curve(north):
     assert _curve(north) is None
 
 
-def _phq9_answers(total: int) -> dict[str, int]:
-    values = [min(3, max(0, total - 3 * index)) for index in range(9)]
-    assert sum(values) == total
-    return {str(number): value for number, value in enumerate(values, start=1)}
-
-
-def _client_course(persona, totals: list[int | None], *, external_id="course", extra: dict | None = None):
-    """A new client's active episode with attended sessions 1..n; each total is submitted in its session and
-    scored by the scoring pipeline (None: no score that session). `extra` adds a second score to a session."""
-    from questionnaires.models import TherapyClient
-
-    client = TherapyClient.objects.create(clinic=persona.clinic, external_id=f"{persona.clinic.slug}-{external_id}")
-    episode = EpisodeOfCare.objects.create(clinic=persona.clinic, client=client, start_date=START.date())
-    version = get_registry().version_row(get_registry().get("phq-9"))
-    scored = []
-    submissions = [(number, total) for number, total in enumerate(totals, start=1)]
-    submissions += sorted((extra or {}).items())
-    sessions: dict[int, CareSession] = {}
-    for number, total in submissions:
-        if number not in sessions:
-            sessions[number] = CareSession.objects.create(
-                clinic=persona.clinic, episode=episode, scheduled_start=START + timedelta(weeks=number - 1),
-                attendance=CareSession.Attendance.ATTENDED, number=number,
-            )
-        if total is None:
-            continue
-        response = Response.objects.create(
-            clinic=persona.clinic, client=client, questionnaire_version=version, session=sessions[number],
-            session_number=number, authored_at=sessions[number].scheduled_start + timedelta(minutes=len(scored)),
-            answers=_phq9_answers(total),
-        )
-        assert responses_score(response_ids=[response.id]).scored == [response.id]
-        scored.append(response)
-    return scored
-
-
 def test_flags_exactly_where_the_stored_curve_puts_them_once_per_session_with_provenance(north):
     _phq9_episodes(north)
     expected_change_curves_refresh(clinic_ids=[north.clinic.id])
@@ -157,7 +121,7 @@ def test_flags_exactly_where_the_stored_curve_puts_them_once_per_session_with_pr
     off = {session: math.floor(20 - limit) + 1 for session, limit in limits.items()}
     totals = [20, on[2], off[3], off[4], on[5]]
     # Session 4 has a second (also off-track) score: judged once per session, so it raises nothing.
-    scored = _client_course(north, totals, extra={4: off[4]})
+    scored = client_course(north, totals, extra={4: off[4]})
 
     alerts = list(Alert.objects.filter(kind="not_on_track").order_by("details__session"))
     assert [alert.details["session"] for alert in alerts] == [3, 4]
@@ -221,8 +185,8 @@ def test_each_clinic_is_judged_only_against_its_own_episodes(north, south):
     limit = lower_limit(north_curve.intercept, north_curve.slope, north_curve.tolerance, 3)
     total = math.floor(20 - limit) + 1
     assert 20 - total > lower_limit(south_curve.intercept, south_curve.slope, south_curve.tolerance, 3)
-    _client_course(north, [20, None, total])
-    _client_course(south, [20, None, total])
+    client_course(north, [20, None, total])
+    client_course(south, [20, None, total])
     assert list(Alert.objects.filter(kind="not_on_track").values_list("clinic__slug", flat=True)) == ["north"]
     # Refreshing one clinic leaves the other's curves alone.
     expected_change_curves_refresh(clinic_ids=[south.clinic.id])

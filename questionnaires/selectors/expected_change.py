@@ -105,17 +105,17 @@ def _series(rows, definitions: dict[str, Questionnaire]) -> list[EpisodeSeries]:
     return found
 
 
-def finished_episode_series(*, clinic_id: int, definition: Questionnaire) -> list[EpisodeSeries]:
-    """Every finished episode of the clinic with an intake score on the instrument, in one query."""
+def finished_episode_series(*, clinic_id: int, definitions: dict[str, Questionnaire]) -> list[EpisodeSeries]:
+    """Every finished episode of the clinic with an intake score on these instruments, in one query."""
     rows = _series_rows(
         Q(
             response__clinic_id=clinic_id,
             response__session__episode__clinic_id=clinic_id,
             response__session__episode__status=EpisodeOfCare.Status.FINISHED,
-            response__questionnaire_version__questionnaire_id=definition.id,
+            response__questionnaire_version__questionnaire_id__in=list(definitions),
         )
     )
-    return _series(rows.iterator(chunk_size=5000), {definition.id: definition})
+    return _series(rows.iterator(chunk_size=5000), definitions)
 
 
 def episode_series(

@@ -22,7 +22,11 @@ from django.utils import timezone
 from questionnaires.change_curves import fit_log_linear, improvement
 from questionnaires.contract import Questionnaire
 from questionnaires.models import Clinic, ExpectedChangeCurve
-from questionnaires.selectors.expected_change import expected_change_instruments, finished_episode_series
+from questionnaires.selectors.expected_change import (
+    EpisodeSeries,
+    expected_change_instruments,
+    finished_episode_series,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -59,11 +63,15 @@ def expected_change_curves_refresh(
     clinics = Clinic.objects.order_by("id").values_list("id", flat=True)
     if clinic_ids is not None:
         clinics = clinics.filter(id__in=list(clinic_ids))
-    instruments = expected_change_instruments()
+    instruments = {definition.id: definition for definition in expected_change_instruments()}
     for clinic_id in clinics:
+        by_instrument: dict[str, list[EpisodeSeries]] = defaultdict(list)
+        if instruments:
+            for series in finished_episode_series(clinic_id=clinic_id, definitions=instruments):
+                by_instrument[series.questionnaire_id].append(series)
         rows: list[ExpectedChangeCurve] = []
-        for definition in instruments:
-            rows.extend(_curves(clinic_id, definition, fitted_at, outcome))
+        for questionnaire_id, definition in sorted(instruments.items()):
+            rows.extend(_curves(clinic_id, definition, by_instrument[questionnaire_id], fitted_at, outcome))
         with transaction.atomic():
             kept = ExpectedChangeCurve.objects.filter(clinic_id=clinic_id)
             wanted = {(row.questionnaire_id, row.band) for row in rows}
@@ -90,11 +98,15 @@ def expected_change_curves_refresh(
 
 
 def _curves(
-    clinic_id: int, definition: Questionnaire, fitted_at: datetime, outcome: RefreshOutcome
+    clinic_id: int,
+    definition: Questionnaire,
+    episodes: list[EpisodeSeries],
+    fitted_at: datetime,
+    outcome: RefreshOutcome,
 ) -> list[ExpectedChangeCurve]:
     points_by_band: dict[str, list[tuple[int, float]]] = defaultdict(list)
     episodes_by_band: dict[str, int] = defaultdict(int)
-    for series in finished_episode_series(clinic_id=clinic_id, definition=definition):
+    for series in episodes:
         if not series.later:
             continue  # an episode counts only with a score after intake
         episodes_by_band[series.band] += 1
