@@ -30,7 +30,7 @@ NOTE_COLOUR = "#007A4D"
 CUTOFF_COLOUR = "#6b6b6b"
 REFERENCE_COLOUR = "#8a8a8a"
 """The whole-clinic reference line, drawn underneath the series compared with it."""
-EXPECTED_COLOUR = "#0072B2"
+EXPECTED_COLOUR = "#4D4D4D"
 """The expected change curve behind a client's scores: its line, and a pale band down to the alarm limit."""
 EXPECTED_FILL = "#DCEBF5"
 
