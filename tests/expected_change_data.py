@@ -17,7 +17,8 @@ from questionnaires.models import CareSession, EpisodeOfCare, Response, Score, T
 from questionnaires.registry import get_registry
 from questionnaires.services.scoring import responses_score
 
-START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+START = (datetime.now(UTC) - timedelta(days=200)).replace(hour=9, minute=0, second=0, microsecond=0)
+"""Session 1 of every synthetic episode: recent enough for any submission's back-dating limit."""
 
 
 def total_after(definition: Questionnaire, intake: float, improvement: float) -> Decimal:
