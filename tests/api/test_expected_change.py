@@ -56,3 +56,12 @@ def test_an_instrument_without_curves_is_a_400_naming_the_field(north):
         assert problem_fields(answer) == {"questionnaire"}
     listed = north.api().get("/api/v1/expected-change/", {"questionnaire": "nope"}).json()["errors"][0]["message"]
     assert {"phq-9", "gad-7", "core-10", "ors"} <= {name.strip() for name in listed.split("one of", 1)[1].split(",")}
+
+
+def test_an_integration_may_subscribe_to_not_on_track_alone(north, settings):
+    settings.WEBHOOK_ALLOWED_HOSTS = ["hooks.example.org"]
+    answer = north.api().post(
+        "/api/v1/webhooks/", {"url": "https://hooks.example.org/alliance", "events": ["not_on_track"]}, format="json"
+    )
+    assert answer.status_code == 201, answer.content
+    assert answer.json()["events"] == ["not_on_track"]
