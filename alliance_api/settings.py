@@ -67,6 +67,11 @@ try:
     if not GBO_RELIABLE_CHANGE.replace(".", "", 1).isdigit() or float(GBO_RELIABLE_CHANGE) <= 0:
         raise ConfigError(f"GBO_RELIABLE_CHANGE: expected a positive number of points, got {GBO_RELIABLE_CHANGE!r}")
     GBO_STUCK_SESSIONS = env_int("GBO_STUCK_SESSIONS", 3)
+    # Not on track: a clinic's expected change curve for an instrument and intake band needs at least this
+    # many finished episodes; below it there is no curve and no flag (README, "Not on track").
+    EXPECTED_CHANGE_MIN_EPISODES = env_int("EXPECTED_CHANGE_MIN_EPISODES", 30)
+    if EXPECTED_CHANGE_MIN_EPISODES < 2:
+        raise ConfigError(f"EXPECTED_CHANGE_MIN_EPISODES: at least 2, got {EXPECTED_CHANGE_MIN_EPISODES}")
     # Course of care: a response naming no session joins the client's session that started at most this many
     # hours before it was authored (or starts within the hour after); `authored` may lie at most this many days back.
     RESPONSE_SESSION_WINDOW_HOURS = env_int("RESPONSE_SESSION_WINDOW_HOURS", 24)

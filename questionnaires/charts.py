@@ -30,6 +30,9 @@ NOTE_COLOUR = "#007A4D"
 CUTOFF_COLOUR = "#6b6b6b"
 REFERENCE_COLOUR = "#8a8a8a"
 """The whole-clinic reference line, drawn underneath the series compared with it."""
+EXPECTED_COLOUR = "#4D4D4D"
+"""The expected change curve behind a client's scores: its line, and a pale band down to the alarm limit."""
+EXPECTED_FILL = "#DCEBF5"
 
 WIDTH = 640
 HEIGHT = 260
@@ -63,6 +66,21 @@ class Series:
     emphasis: bool = False
     reference: bool = False
     """A reference line (the whole clinic): grey, and drawn first so the series compared with it lie above."""
+
+
+@dataclass(frozen=True)
+class ExpectedBand:
+    """An expected course drawn behind the series: at each x the expected value and the alarm limit.
+
+    `name` labels the expected line in the legend, `limit_name` the band's far edge; `data` goes on the
+    group as data attributes (e.g. the curve's provenance).
+    """
+
+    points: tuple[tuple[int, float, float], ...]
+    """(x, expected, limit), x ascending."""
+    name: str
+    limit_name: str
+    data: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -253,14 +271,17 @@ def line_chart(
     cutoff_label: str = "",
     x_title: str = "",
     scale_note: str = "",
+    expected: ExpectedBand | None = None,
 ) -> SafeString:
     """Lines through each series' points; a gap in a series (a missing x) breaks its line.
 
     Reference series are drawn first (underneath); `scale_note` (e.g. "scale 0–40, axis 30–40")
     is printed at the top right so a zoomed axis never hides the instrument's full range.
+    `expected` draws an expected course and its tolerance band underneath everything else.
     """
     marked = any(point.alerts or point.notes for one in series for point in one.points)
-    names = [one.name for one in series] + (["alert", "risk", "note"] if marked else [])
+    expected_names = [expected.name, expected.limit_name] if expected is not None and expected.points else []
+    names = [one.name for one in series] + expected_names + (["alert", "risk", "note"] if marked else [])
     rows = _legend_rows(names)
     frame = _Frame(categories=len(x_labels), y_min=y_min, y_max=y_max, legend_rows=rows)
     parts = _open(frame, chart_id=chart_id, kind="line", title=title, description=description)
@@ -284,6 +305,8 @@ def line_chart(
             f'<text x="{frame.width - MARGIN_RIGHT}" y="{_number(frame.py(cutoff) - 4)}" text-anchor="end" '
             f'fill="{CUTOFF_COLOUR}">{escape(cutoff_label or f"cut-off {_value_text(cutoff)}")}</text></g>'
         )
+    if expected_names:
+        parts += _expected(frame, expected)  # type: ignore[arg-type]
     legend, drawn = [], []
     for index, one in enumerate(series):
         if one.reference:
@@ -295,6 +318,8 @@ def line_chart(
         drawn.append((one, colour, dash))
     for one, colour, dash in sorted(drawn, key=lambda entry: not entry[0].reference):
         parts += _series(frame, one, colour, dash)
+    if expected_names:
+        legend += [(expected_names[0], EXPECTED_COLOUR, "3 3"), (expected_names[1], EXPECTED_FILL, "")]
     parts += _legend(legend, frame.width)
     if marked:
         parts += _marker_legend(frame.width, [entry[0] for entry in legend])
@@ -348,6 +373,26 @@ def _series(frame: _Frame, series: Series, colour: str, dash: str) -> list[str]:
             )
     parts.append("</g>")
     return parts
+
+
+def _expected(frame: _Frame, expected: ExpectedBand) -> list[str]:
+    """The band from the expected line to the alarm limit (a polygon) and the expected line (dotted); a lone
+    x is widened to a short step so it shows."""
+    points = list(expected.points)
+    if len(points) == 1:
+        x, value, limit = points[0]
+        points = [(x - 0.3, value, limit), (x + 0.3, value, limit)]
+    upper = [f"{_number(frame.px(x))},{_number(frame.py(value))}" for x, value, _ in points]
+    lower = [f"{_number(frame.px(x))},{_number(frame.py(limit))}" for x, _, limit in reversed(points)]
+    label = f"{expected.name}; shaded down to the {expected.limit_name}"
+    return [
+        f'<g class="chart-expected"{_attributes(expected.data)} aria-label="{escape(label)}">',
+        f"<title>{escape(label)}</title>",
+        f'<polygon class="chart-expected-band" points="{" ".join(upper + lower)}" fill="{EXPECTED_FILL}"/>',
+        f'<polyline class="chart-expected-line" points="{" ".join(upper)}" fill="none" stroke="{EXPECTED_COLOUR}" '
+        'stroke-width="1.5" stroke-dasharray="3 3"/>',
+        "</g>",
+    ]
 
 
 def _alert_marker(cx: float, cy: float) -> str:

@@ -193,6 +193,28 @@ class Translation:
 
 
 @dataclass(frozen=True)
+class NormCurve:
+    """A published expected-change curve for one intake-severity band (see the README, "Not on track").
+
+    Expected improvement from intake at session s (s >= 2) is `intercept + slope * ln(s)` in total
+    points, improvement counted in the instrument's better direction; a client whose improvement falls
+    more than `tolerance` below it is not on track. `band` is one of the instrument's band names (the
+    band of the intake score). Only a published curve belongs here, with its coefficients and sample
+    size as the `reference` states them: a clinic without enough finished episodes of its own gets this
+    curve, and without one no curve at all (never an invented norm).
+    """
+
+    band: str
+    intercept: Decimal
+    slope: Decimal
+    tolerance: Decimal
+    n_episodes: int
+    reference: str
+    max_session: int = 20
+    """The last session number the published curve covers; no flag beyond it."""
+
+
+@dataclass(frozen=True)
 class Questionnaire:
     """One version of one instrument."""
 
@@ -240,6 +262,9 @@ class Questionnaire:
     """The id of the questionnaire that rates the same alliance from the other side (e.g. a therapist
     form); client and clinician ratings of one session on the pair are compared like ratings on the
     same instrument. Either side may declare it; both totals must span the same range."""
+    norm_curves: tuple[NormCurve, ...] = ()
+    """Published expected-change curves per intake band, used where the clinic has too few finished
+    episodes of its own; none of the built-ins ships one."""
 
     def item(self, link_id: str) -> Item | None:
         for item in self.items:

@@ -24,6 +24,7 @@ from questionnaires.contract import (
     Code,
     Example,
     Item,
+    NormCurve,
     Questionnaire,
     Scoring,
     ScoringError,
@@ -422,6 +423,7 @@ def definition_problems(definition: Questionnaire) -> list[str]:
     problems += _scoring_problems(definition)
     problems += _subscale_problems(definition)
     problems += _band_problems(definition)
+    problems += _norm_curve_problems(definition)
     problems += _alert_problems(definition)
     problems += _translation_problems(definition)
     return problems
@@ -634,6 +636,36 @@ def _band_problems(definition: Questionnaire) -> list[str]:
             f"bands span {bands[0].lower}..{bands[-1].upper}, not the total range "
             f"{scoring.total_min}..{scoring.total_max}"
         )
+    return problems
+
+
+def _norm_curve_problems(definition: Questionnaire) -> list[str]:
+    """A published expected-change curve names one of the instrument's bands once, with numbers and a source."""
+    curves = definition.norm_curves
+    if not curves:
+        return []
+    if not isinstance(curves, tuple) or not all(isinstance(curve, NormCurve) for curve in curves):
+        return ["norm_curves must be a tuple of contract.NormCurve objects"]
+    problems = []
+    band_names = {band.name for band in definition.bands}
+    seen: set[str] = set()
+    for curve in curves:
+        where = f"norm curve {curve.band!r}"
+        if curve.band not in band_names:
+            problems.append(f"{where}: not one of the questionnaire's bands")
+        if curve.band in seen:
+            problems.append(f"{where}: declared twice")
+        seen.add(curve.band)
+        if not all(_is_number(value) for value in (curve.intercept, curve.slope, curve.tolerance)):
+            problems.append(f"{where}: intercept, slope and tolerance must be numbers")
+        elif curve.tolerance < 0:
+            problems.append(f"{where}: tolerance must not be negative")
+        if not isinstance(curve.n_episodes, int) or curve.n_episodes < 1:
+            problems.append(f"{where}: n_episodes must be a positive integer (the published sample)")
+        if not isinstance(curve.max_session, int) or curve.max_session < 2:
+            problems.append(f"{where}: max_session must be an integer of at least 2")
+        if not isinstance(curve.reference, str) or not curve.reference.strip():
+            problems.append(f"{where}: the publication it comes from is required (reference)")
     return problems
 
 

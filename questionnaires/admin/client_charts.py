@@ -7,10 +7,12 @@ from dataclasses import dataclass
 
 from django.utils.safestring import SafeString
 
-from questionnaires.charts import Point, Series, focus_range, line_chart
+from questionnaires.change_curves import as_total, expected_improvement, lower_limit
+from questionnaires.charts import ExpectedBand, Point, Series, focus_range, line_chart
 from questionnaires.models import Alert, Response, TherapyClient
 from questionnaires.registry import get_registry
 from questionnaires.selectors.alerts import open_alerts, session_alerts
+from questionnaires.selectors.expected_change import ChartOverlay, client_chart_overlays
 from questionnaires.selectors.scores import latest_scores_for
 from questionnaires.selectors.trajectories import client_trajectory
 
@@ -45,6 +47,7 @@ def client_trajectory_charts(*, client: TherapyClient) -> list[TrajectoryChart]:
     for point in client_trajectory(client=client):
         by_questionnaire[point["questionnaire"]].append(point)
     registry = get_registry()
+    overlays = client_chart_overlays(client_id=client.pk, clinic_id=client.clinic_id) if by_questionnaire else {}
     charts = []
     for questionnaire_id in sorted(by_questionnaire):
         points = by_questionnaire[questionnaire_id]
@@ -92,7 +95,11 @@ def client_trajectory_charts(*, client: TherapyClient) -> list[TrajectoryChart]:
             cutoff = float(definition.clinical_cutoff)
         drawn = sum(len(one.points) for one in series)
         direction = "" if definition is None else definition.direction.replace("_", " ")
-        y_min, y_max = focus_range(low, high, [point.y for one in series for point in one.points], cutoff)
+        overlay = overlays.get(questionnaire_id)
+        expected = _expected_band(overlay, position, low, high) if overlay is not None else None
+        shown = [point.y for one in series for point in one.points]
+        shown += [value for _, *values in (expected.points if expected else ()) for value in values]
+        y_min, y_max = focus_range(low, high, shown, cutoff)
         scale = f"scale {low:g}–{high:g}" + (f", axis {y_min:g}–{y_max:g}" if (y_min, y_max) != (low, high) else "")
         svg = line_chart(
             chart_id=f"trajectory-{questionnaire_id}",
@@ -100,7 +107,9 @@ def client_trajectory_charts(*, client: TherapyClient) -> list[TrajectoryChart]:
             description=(
                 f"Total score per session number ({direction}; {scale}); {drawn} ratings over {len(keys)} sessions"
                 + (f"; dashed line at the clinical cut-off {cutoff:g}" if cutoff is not None else "")
-                + "; amber triangles mark alerts, red diamonds risk, green checks notes (good news)."
+                + "; amber triangles mark alerts, red diamonds risk, green checks notes (good news)"
+                + (f"; {expected.name}, shaded down to the {expected.limit_name}" if expected else "")
+                + "."
             ),
             x_labels=labels,
             series=series,
@@ -110,11 +119,45 @@ def client_trajectory_charts(*, client: TherapyClient) -> list[TrajectoryChart]:
             cutoff=cutoff,
             x_title="Session",
             scale_note=scale,
+            expected=expected,
         )
         charts.append(
             TrajectoryChart(questionnaire_id=questionnaire_id, title=title, svg=svg, points=drawn, sessions=len(keys))
         )
     return charts
+
+
+def _expected_band(overlay: ChartOverlay, position: dict[tuple, int], low: float, high: float) -> ExpectedBand | None:
+    """The expected totals of the client's latest episode after its intake, at the x of each of its later sessions
+    (up to the last session the curve covers), and the alarm limit; clipped to the instrument's range."""
+    curve, series = overlay.curve, overlay.series
+    points = []
+    for point in series.later:
+        x = position.get(("session", point.session_number))
+        if x is None or point.session_number > curve.max_session:
+            continue
+        gain = expected_improvement(curve.intercept, curve.slope, point.session_number)
+        expected = as_total(series.intake.total, gain, curve.direction)
+        limit = as_total(
+            series.intake.total,
+            lower_limit(curve.intercept, curve.slope, curve.tolerance, point.session_number),
+            curve.direction,
+        )
+        points.append((x, min(max(expected, low), high), min(max(limit, low), high)))
+    if not points:
+        return None
+    source = "published norm" if curve.source == curve.Source.PUBLISHED else "clinic"
+    return ExpectedBand(
+        points=tuple(sorted(points)),
+        name=f"expected ({source}, {curve.n_episodes} episodes, {curve.fitted_at:%Y-%m-%d})",
+        limit_name="not-on-track limit",
+        data={
+            "band": curve.band,
+            "n-episodes": str(curve.n_episodes),
+            "fitted": curve.fitted_at.date().isoformat(),
+            "source": curve.source,
+        },
+    )
 
 
 def client_recent_responses(*, client: TherapyClient, limit: int = RECENT_LIMIT) -> list[dict]:

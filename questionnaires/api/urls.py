@@ -37,6 +37,7 @@ from questionnaires.api.views.clients import (
 )
 from questionnaires.api.views.corrections import ResponseHistoryView, ResponseRetractView
 from questionnaires.api.views.equity import BackgroundCategoryListView, ClientBackgroundView, EquityView
+from questionnaires.api.views.expected_change import ExpectedChangeView
 from questionnaires.api.views.goals import GoalDetailView, GoalListView
 from questionnaires.api.views.plans import ClientDueView, ClinicPlanView, EpisodePlanView, MyDueView
 from questionnaires.api.views.questionnaires import QuestionnaireDetailView, QuestionnaireListView
@@ -97,6 +98,8 @@ v1_patterns = [
     route("episodes/{episode_id}/measurement-plan", EpisodePlanView, "episode-measurement-plan"),
     route("clients/{external_id}/due", ClientDueView, "client-due"),
     route("me/due", MyDueView, "my-due"),
+    # Not on track: the clinic's expected change curves.
+    route("expected-change", ExpectedChangeView, "expected-change"),
 ]
 
 

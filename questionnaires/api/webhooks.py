@@ -79,10 +79,12 @@ class WebhookListView(ApiListView):
     @extend_schema(
         request=WebhookCreateSerializer,
         responses={201: WebhookCreatedSerializer, **problem_docs(400, 401, 403, 415, 429)},
-        summary="Subscribe a URL to `response.scored` and/or `alert.raised`",
+        summary="Subscribe a URL to events: `response.scored`, `alert.raised`, `not_on_track`, corrections",
         description=(
             "Deliveries are POSTed as JSON with `X-Alliance-Signature: t=<unix>,v1=<hex>`, the hex being "
-            "HMAC-SHA256(secret, `<t>.<raw body>`). The URL must be http(s) and pass the server's allow-list."
+            "HMAC-SHA256(secret, `<t>.<raw body>`). The URL must be http(s) and pass the server's allow-list. "
+            "`not_on_track` repeats the `alert.raised` data of a not-on-track alert, with the expected change "
+            "curve's provenance in `details.curve`."
         ),
     )
     def post(self, request: Request) -> Response:

@@ -6,6 +6,7 @@ from questionnaires.models.clinic_settings import ClinicAlertSettings, ClinicCar
 from questionnaires.models.clinics import Clinic, StaffMembership, TherapyClient
 from questionnaires.models.credentials import ClientToken, ClinicAPIKey, StaffToken
 from questionnaires.models.equity import BackgroundCategory, ClientBackground
+from questionnaires.models.expected_change import ExpectedChangeCurve
 from questionnaires.models.exports import ExportJob
 from questionnaires.models.foreign_questionnaires import ForeignQuestionnaire
 from questionnaires.models.goals import Goal
@@ -28,6 +29,7 @@ __all__ = [
     "ClinicAlertSettings",
     "ClinicCareSettings",
     "EpisodeOfCare",
+    "ExpectedChangeCurve",
     "ExportJob",
     "ForeignQuestionnaire",
     "Goal",

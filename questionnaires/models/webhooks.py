@@ -13,6 +13,7 @@ class WebhookSubscription(models.Model):
         ALERT_RAISED = "alert.raised", "Alert raised"
         RESPONSE_AMENDED = "response.amended", "Response amended"
         RESPONSE_RETRACTED = "response.retracted", "Response retracted"
+        NOT_ON_TRACK = "not_on_track", "Client not on track (worse than the expected change curve)"
 
     clinic = models.ForeignKey("questionnaires.Clinic", on_delete=models.CASCADE, related_name="webhooks")
     url = models.URLField(max_length=500)

@@ -39,6 +39,7 @@ from questionnaires.selectors.alert_history import (
 )
 from questionnaires.selectors.alerts import NOTE_KINDS
 from questionnaires.services.goal_alerts import goal_alerts_draft
+from questionnaires.services.not_on_track import not_on_track_alerts_draft
 from questionnaires.services.scored_responses import ScoredResponse
 from questionnaires.sql_arrays import uuids_in
 
@@ -80,6 +81,7 @@ def alerts_raise(*, scored: Sequence[ScoredResponse]) -> RaisedAlerts:
     for item in scored:
         drafts.extend(_flag_alerts(item))
     drafts.extend(goal_alerts_draft(scored=scored))
+    drafts.extend(not_on_track_alerts_draft(scored=scored))
     history_flags: dict[UUID, tuple[str, ...]] = {}
     with_history = [item for item in scored if item.definition.construct in HISTORY_CONSTRUCTS]
     if with_history:

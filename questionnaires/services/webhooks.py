@@ -39,6 +39,7 @@ logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Alliance-Signature"
 EVENTS = tuple(WebhookSubscription.Event.values)
+NOT_ON_TRACK = WebhookSubscription.Event.NOT_ON_TRACK.value
 
 
 # --- signing ---------------------------------------------------------------------------------------
@@ -243,7 +244,11 @@ def webhook_events_record(*, scored: Sequence[ScoredResponse], alerts: Sequence[
         events.append((item.response.clinic_id, "response.scored", event_id, payload))
     for alert in alerts:
         event_id = f"alert.raised:{alert.id}"
-        events.append((alert.clinic_id, "alert.raised", event_id, _alert_payload(alert, external_ids[alert.client_id])))
+        payload = _alert_payload(alert, external_ids[alert.client_id])
+        events.append((alert.clinic_id, "alert.raised", event_id, payload))
+        if alert.kind == NOT_ON_TRACK:
+            # Its own event too, so an integration can follow only these; the details carry the curve's provenance.
+            events.append((alert.clinic_id, NOT_ON_TRACK, f"{NOT_ON_TRACK}:{alert.id}", payload))
     return _deliveries_record(events, subscriptions)
 
 

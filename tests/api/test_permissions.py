@@ -200,6 +200,11 @@ ISOLATION: dict[str, list[Probe] | tuple[str, str]] = {
     ],
     "client-due": [Probe("GET", "/api/v1/clients/{client}/due/")],
     "my-due": [Probe("GET", "/api/v1/me/due/", allowed=frozenset({200, 403}))],
+    # Not on track: the clinic's own expected change curves only.
+    "expected-change": [
+        Probe("GET", "/api/v1/expected-change/", allowed=frozenset({200, 403})),
+        Probe("GET", "/api/v1/expected-change/?questionnaire=phq-9", allowed=frozenset({200, 403})),
+    ],
 }
 
 
@@ -318,6 +323,7 @@ MATRIX = [
      dict(api_key=200, supervisor=200, clinician=200, client_token=403)),
     ("GET", "/api/v1/equity/?questionnaire=srs&category=none", None,
      dict(api_key=400, supervisor=400, clinician=403, client_token=403)),
+    ("GET", "/api/v1/expected-change/", None, dict(api_key=200, supervisor=200, clinician=200, client_token=403)),
     # Course of care: a client token reads its own episodes and nothing else.
     ("GET", "/api/v1/clients/{client}/episodes/", None,
      dict(api_key=200, supervisor=200, clinician=200, client_token=200)),
