@@ -26,7 +26,7 @@ SPAN_DAYS = 730
 CHUNK = 50_000
 ALERT_EVERY = 20
 ALERT_COLUMNS = ("clinic_id", "client_id", "response_id", "questionnaire_id", "kind", "priority", "message",
-                 "details", "raised_at", "acknowledged_by")
+                 "details", "raised_at", "acknowledged_by", "resolved_by", "reason")
 
 
 def provision_people() -> tuple[int, list[int], list[int], int, str]:
@@ -104,7 +104,8 @@ def generate(
     flagged = "t" if in_rollups else "f"
     sample: list[str] = []
     started = time.perf_counter()
-    response_sql = f"COPY questionnaires_response ({', '.join(RESPONSE_COLUMNS)}) FROM STDIN"
+    # idempotency_scope has no database default (a model default only), so COPY names it.
+    response_sql = f"COPY questionnaires_response ({', '.join(RESPONSE_COLUMNS)}, idempotency_scope) FROM STDIN"
     score_sql = f"COPY questionnaires_score ({', '.join(SCORE_COLUMNS)}, in_rollups) FROM STDIN"
     alert_sql = f"COPY questionnaires_alert ({', '.join(ALERT_COLUMNS)}) FROM STDIN"
     with raw.cursor() as cursor:
@@ -120,12 +121,12 @@ def generate(
                 responses.write(
                     f"{response_id}\t{clinic_id}\t{client_id}\t"
                     f"{clinician_ids[number % len(clinician_ids)]}\t{version_id}\t\\N\tclient\t{authored}\t{received}\t"
-                    f"{answers}\t\tbatch\tbench\tscored\t\t\\N\t\n"
+                    f"{answers}\t\tbatch\tbench\tscored\t\t\\N\t\t\n"
                 )
                 scores.write(f"{response_id}\t{version}\t{total}\t{subscales}\t{{}}\t{band}\t{flags}\t{received}\t{flagged}\n")
                 if number % ALERT_EVERY == 0:
                     alerts.write(f"{clinic_id}\t{client_id}\t{response_id}\twai-sr\tlow_alliance\tnormal\t"
-                                 f"generated\t{{}}\t{received}\t\n")
+                                 f"generated\t{{}}\t{received}\t\t\t\n")
             with cursor.copy(response_sql) as copy:
                 copy.write(responses.getvalue())
             with cursor.copy(score_sql) as copy:

@@ -13,6 +13,8 @@ class WebhookSubscription(models.Model):
         ALERT_RAISED = "alert.raised", "Alert raised"
         RESPONSE_AMENDED = "response.amended", "Response amended"
         RESPONSE_RETRACTED = "response.retracted", "Response retracted"
+        MEASURE_DUE = "measure.due", "Measure due"
+        MEASURE_MISSED = "measure.missed", "Measure missed"
 
     clinic = models.ForeignKey("questionnaires.Clinic", on_delete=models.CASCADE, related_name="webhooks")
     url = models.URLField(max_length=500)
