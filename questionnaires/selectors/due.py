@@ -7,7 +7,7 @@ them (one), the plans in force (one) and, when a rule needs goals, whether any a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -69,7 +69,7 @@ def measure_window(rule: dict, session: CareSession) -> tuple[datetime, datetime
     return start - hours, end
 
 
-def _slots(episode: EpisodeOfCare, sessions: list[CareSession]) -> list[_Slot]:
+def episode_slots(episode: EpisodeOfCare, sessions: list[CareSession]) -> list[_Slot]:
     """Attended and booked sessions in order; a booked one gets the number it will have if attended."""
     slots: list[_Slot] = []
     attended = 0
@@ -84,6 +84,18 @@ def _slots(episode: EpisodeOfCare, sessions: list[CareSession]) -> list[_Slot]:
             attended += 1
             previous_day = day
     return slots
+
+
+def expected_measures(
+    slots: Sequence[_Slot], rules: Sequence[dict], *, has_goals: bool
+) -> Iterator[tuple[_Slot, dict]]:
+    """Every (attended session, rule) the plan expects a measure for: the denominator of completion."""
+    for slot in slots:
+        if slot.session.attendance != CareSession.Attendance.ATTENDED:
+            continue
+        for rule in rules:
+            if rule_due_at(rule, slot, has_goals=has_goals):
+                yield slot, rule
 
 
 def client_due(*, client: TherapyClient, raters: Sequence[str] = ("client", "clinician"), now=None) -> dict:
@@ -109,20 +121,15 @@ def client_due(*, client: TherapyClient, raters: Sequence[str] = ("client", "cli
         client=client, status=Goal.Status.ACTIVE
     ).exists()
     body.update(episode=episode.pk, plan=source)
-    slots = _slots(episode, sessions)
+    slots = episode_slots(episode, sessions)
     expected = completed = 0
-    for slot in slots:
-        if slot.session.attendance != CareSession.Attendance.ATTENDED:
-            continue
-        for rule in rules:
-            if not rule_due_at(rule, slot, has_goals=has_goals):
-                continue
-            expected += 1
-            if (slot.session.pk, rule["questionnaire"], rule.get("rater", "client")) in done:
-                completed += 1
-            elif measure_window(rule, slot.session)[1] < now:
-                body["missed"].append({"session_id": slot.session.pk, "session": slot.number,
-                                       "questionnaire": rule["questionnaire"], "rater": rule.get("rater", "client")})
+    for slot, rule in expected_measures(slots, rules, has_goals=has_goals):
+        expected += 1
+        if (slot.session.pk, rule["questionnaire"], rule.get("rater", "client")) in done:
+            completed += 1
+        elif measure_window(rule, slot.session)[1] < now:
+            body["missed"].append({"session_id": slot.session.pk, "session": slot.number,
+                                   "questionnaire": rule["questionnaire"], "rater": rule.get("rater", "client")})
     body["completion"] = {"expected": expected, "completed": completed,
                           "rate": round(completed / expected, 4) if expected else None}
     current = _current_or_next(slots, now)
