@@ -4,10 +4,31 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+def create_care_notices_schedule(apps, schema_editor):
+    """The course-of-care notices as a django-celery-beat row (every 5 minutes), editable in admin; kept if it exists."""
+    IntervalSchedule = apps.get_model('django_celery_beat', 'IntervalSchedule')
+    PeriodicTask = apps.get_model('django_celery_beat', 'PeriodicTask')
+    interval, _ = IntervalSchedule.objects.get_or_create(every=5, period='minutes')
+    PeriodicTask.objects.get_or_create(
+        name='questionnaires.care_notices',
+        defaults={
+            'task': 'questionnaires.webhook_care_notices',
+            'interval': interval,
+            'queue': 'webhooks',
+            'description': 'measure.due and measure.missed webhook events and disengaged alerts, each emitted once.',
+        },
+    )
+
+
+def remove_care_notices_schedule(apps, schema_editor):
+    apps.get_model('django_celery_beat', 'PeriodicTask').objects.filter(name='questionnaires.care_notices').delete()
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
         ('questionnaires', '0015_export_data_dictionary'),
+        ('django_celery_beat', '0019_alter_periodictasks_options'),
     ]
 
     operations = [
@@ -34,4 +55,5 @@ class Migration(migrations.Migration):
                 'verbose_name': 'course-of-care notice',
             },
         ),
+        migrations.RunPython(create_care_notices_schedule, remove_care_notices_schedule),
     ]

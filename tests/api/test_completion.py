@@ -55,7 +55,8 @@ def course(north):
 
 
 def _rows(body: dict) -> dict:
-    return {(row.get("clinician"), row["questionnaire"]): (row["expected"], row["completed"]) for row in body["results"]}
+    return {(row.get("clinician"), row["questionnaire"]): (row["expected"], row["completed"])
+            for row in body["results"]}
 
 
 def test_completion_per_instrument_for_the_clinic(north, course):
