@@ -14,7 +14,15 @@ from datetime import datetime, timedelta
 from django.db.models import Q
 from django.utils import timezone
 
-from questionnaires.models import CareSession, EpisodeOfCare, Goal, MeasurementPlan, Response, TherapyClient
+from questionnaires.models import (
+    CareSession,
+    ClinicCareSettings,
+    EpisodeOfCare,
+    Goal,
+    MeasurementPlan,
+    Response,
+    TherapyClient,
+)
 from questionnaires.models.care import LINKABLE_ATTENDANCE
 from questionnaires.models.plans import DEFAULT_RULES
 from questionnaires.registry import get_registry
@@ -161,3 +169,29 @@ def _current_or_next(slots: list[_Slot], now: datetime) -> _Slot | None:
     upcoming = [slot for slot in slots if slot.session.scheduled_start > now + SESSION_EARLY_START
                 and slot.session.attendance == CareSession.Attendance.BOOKED]
     return upcoming[0] if upcoming else None
+
+
+def client_form_offer(*, client: TherapyClient, offered: Sequence[str], now=None) -> dict:
+    """What the client's form page offers: what is due now first, then (if the clinic allows) the rest.
+
+    `offered`: the questionnaire ids the page may show (licensed, in the registry), in display order.
+    Returns {"course": whether an active episode's plan applies, "session": number or None,
+    "due": ids open now in plan order (the first is where the page starts), "done": ids done for this
+    session, "upcoming": ids due later for this session, "others": further ids the page lists}.
+    Without an active episode no plan applies and every offered questionnaire is listed, as before.
+    """
+    offered = list(offered)
+    body = client_due(client=client, raters=("client",), now=now)
+    if body["episode"] is None:
+        return {"course": False, "session": None, "due": [], "done": [], "upcoming": [], "others": offered}
+    by_status: dict[str, list[str]] = {"open": [], "done": [], "upcoming": []}
+    for row in body["due"]:
+        if row["questionnaire"] in offered and row["status"] in by_status:
+            by_status[row["status"]].append(row["questionnaire"])
+    allow_others = bool(ClinicCareSettings.objects.filter(clinic_id=client.clinic_id).values_list(
+        "form_offers_other_instruments", flat=True).first())
+    listed = {*by_status["open"], *by_status["done"], *by_status["upcoming"]}
+    others = [one for one in offered if one not in listed] if allow_others else []
+    return {"course": True, "session": body["session"]["number"] if body["session"] else None,
+            "due": by_status["open"], "done": by_status["done"], "upcoming": by_status["upcoming"],
+            "others": others}
