@@ -155,7 +155,8 @@ class CareSessionAdmin(AuditedAdmin):
 class ClinicCareSettingsAdmin(AuditedAdmin):
     tenancy = CARE_SETTINGS
     audit_object_type = "clinic_care_settings"
-    list_display = ("clinic", "allow_parallel_episodes", "updated_at")
+    list_display = ("clinic", "allow_parallel_episodes", "disengaged_after_weeks", "form_offers_other_instruments",
+                    "updated_at")
 
 
 class EpisodeOnClientInline(ScopedInline, admin.TabularInline):

@@ -20,7 +20,9 @@ The rules (SPEC §9, issue 13 point 7), applied per client:
   last session's day as `end_date`, so an upgrade raises no `disengaged` alert for every past client.
 
 Idempotent (a client that has an episode is skipped) and resumable: each batch of clients is one
-transaction. Set-based: per batch a few reads and bulk writes, never a query per response. The
+transaction. Set-based, never a query per response: on PostgreSQL each batch is a dozen SQL
+statements over temporary tables (ids drawn from the sequences, one UPDATE of the responses); on
+SQLite the same rules run in Python with bulk writes. Both paths are held to the same tests. The
 rollups are rebuilt afterwards (`metrics_recompute`) since credited clinicians changed.
 
 Written against an apps registry (`apps`), so the data migration runs it with its historical models.
@@ -116,7 +118,10 @@ def care_backfill(
             break
         last = candidates[-1][0]
         with transaction.atomic():
-            _backfill_batch(apps, dict(candidates), zones, now, report)
+            if connection.vendor == "postgresql":
+                _backfill_batch_postgresql(apps, dict(candidates), now, report)
+            else:
+                _backfill_batch(apps, dict(candidates), zones, now, report)
         report.batches += 1
         if progress:
             progress(report)
@@ -248,3 +253,112 @@ def _link_responses(Response, updates: list[tuple[object, int, int, int | None]]
                  for pk, session_id, number, clinician in chunk],
                 ["session_id", "session_number", "clinician_id"], batch_size=500,
             )
+
+
+def _backfill_batch_postgresql(apps, clinic_of: dict[int, int], now: datetime, report: BackfillReport) -> None:
+    """The same rules as `_backfill_batch` and `_plan_client`, in SQL: temporary tables per batch, ids drawn
+    from the sequences up front, then one INSERT ... SELECT per table and one UPDATE of the responses.
+
+    `mode() WITHIN GROUP (ORDER BY clinician_id)` is the most frequent clinician with ties to the lowest
+    id (nulls ignored), as `_most_frequent`; uuid order is the order of their text, as the Python sort.
+    """
+    TherapyClient = apps.get_model("questionnaires", "TherapyClient")
+    tables = {
+        "response": apps.get_model("questionnaires", "Response")._meta.db_table,
+        "client": TherapyClient._meta.db_table,
+        "clinic": apps.get_model("questionnaires", "Clinic")._meta.db_table,
+        "episode": apps.get_model("questionnaires", "EpisodeOfCare")._meta.db_table,
+        "session": apps.get_model("questionnaires", "CareSession")._meta.db_table,
+        "caseload": TherapyClient.clinicians.through._meta.db_table,
+        "room": apps.get_model("questionnaires", "CareSession").clinicians.through._meta.db_table,
+    }
+    statements = [
+        # Lock the batch's clients and drop any that got an episode meanwhile.
+        "SELECT id FROM {client} WHERE id = ANY(%(ids)s) ORDER BY id FOR UPDATE",
+        """CREATE TEMPORARY TABLE backfill_rows ON COMMIT DROP AS
+            SELECT id, client_id, clinic_id, clinician_id, authored_at, day,
+                   COALESCE(grouped_number, -1) AS gnum,
+                   CASE WHEN grouped_number IS NULL THEN day ELSE DATE '0001-01-01' END AS gday
+            FROM (
+                SELECT r.id, r.client_id, t.clinic_id, r.clinician_id, r.authored_at, local.day,
+                       COALESCE(r.session_number,
+                                MIN(r.session_number) OVER (PARTITION BY r.client_id, local.day)) AS grouped_number
+                FROM {response} r
+                JOIN {client} t ON t.id = r.client_id
+                JOIN {clinic} c ON c.id = t.clinic_id
+                CROSS JOIN LATERAL (SELECT (r.authored_at AT TIME ZONE c.time_zone)::date AS day) AS local
+                WHERE r.client_id = ANY(%(ids)s)
+                  AND NOT EXISTS (SELECT 1 FROM {episode} e WHERE e.client_id = r.client_id)
+            ) AS keyed""",
+        "ANALYZE backfill_rows",
+        """CREATE TEMPORARY TABLE backfill_clients ON COMMIT DROP AS
+            SELECT nextval(pg_get_serial_sequence('{episode}', 'id')) AS episode_id, per_client.*
+            FROM (
+                SELECT b.client_id, b.clinic_id, MIN(b.day) AS start_date, MAX(b.day) AS end_date,
+                       MAX(b.authored_at) AS last_seen,
+                       COALESCE(
+                           (SELECT MIN(cl.user_id) FROM {caseload} cl WHERE cl.therapyclient_id = b.client_id
+                            HAVING COUNT(DISTINCT cl.user_id) = 1),
+                           mode() WITHIN GROUP (ORDER BY b.clinician_id)
+                       ) AS primary_id
+                FROM backfill_rows b GROUP BY b.client_id, b.clinic_id
+            ) AS per_client""",
+        """INSERT INTO {episode} (id, clinic_id, client_id, external_id, referral_date, start_date,
+                                   primary_clinician_id, status, end_date, end_reason, created_at, updated_at)
+            SELECT episode_id, clinic_id, client_id, NULL, NULL, start_date, primary_id,
+                   CASE WHEN last_seen < %(cutoff)s THEN 'finished' ELSE 'active' END,
+                   CASE WHEN last_seen < %(cutoff)s THEN end_date END,
+                   CASE WHEN last_seen < %(cutoff)s THEN 'other' ELSE '' END, %(now)s, %(now)s
+            FROM backfill_clients""",
+        """INSERT INTO {caseload} (therapyclient_id, user_id)
+            SELECT client_id, primary_id FROM backfill_clients WHERE primary_id IS NOT NULL
+            ON CONFLICT DO NOTHING""",
+        """CREATE TEMPORARY TABLE backfill_sessions ON COMMIT DROP AS
+            SELECT nextval(pg_get_serial_sequence('{session}', 'id')) AS session_id, numbered.*
+            FROM (
+                SELECT g.client_id, g.clinic_id, g.gnum, g.gday, g.start, c.episode_id,
+                       ROW_NUMBER() OVER (PARTITION BY g.client_id ORDER BY g.start, g.first_id) AS number,
+                       COALESCE(g.clinician, c.primary_id) AS clinician
+                FROM (
+                    SELECT client_id, clinic_id, gnum, gday, MIN(authored_at) AS start,
+                           (ARRAY_AGG(id ORDER BY authored_at, id))[1] AS first_id,
+                           mode() WITHIN GROUP (ORDER BY clinician_id) AS clinician
+                    FROM backfill_rows GROUP BY client_id, clinic_id, gnum, gday
+                ) AS g
+                JOIN backfill_clients c ON c.client_id = g.client_id
+            ) AS numbered""",
+        "ANALYZE backfill_sessions",
+        """INSERT INTO {session} (id, clinic_id, episode_id, external_id, scheduled_start, duration_minutes,
+                                   attendance, number, created_at, updated_at)
+            SELECT session_id, clinic_id, episode_id, NULL, start, 50, 'attended', number, %(now)s, %(now)s
+            FROM backfill_sessions""",
+        """INSERT INTO {room} (caresession_id, user_id)
+            SELECT session_id, clinician FROM backfill_sessions WHERE clinician IS NOT NULL""",
+        """UPDATE {response} AS r
+            SET session_id = s.session_id, session_number = s.number,
+                clinician_id = COALESCE(r.clinician_id, s.clinician)
+            FROM backfill_rows b
+            JOIN backfill_sessions s ON s.client_id = b.client_id AND s.gnum = b.gnum AND s.gday = b.gday
+            WHERE r.id = b.id""",
+    ]
+    params = {"ids": list(clinic_of), "cutoff": now - inactive_after(), "now": now}
+    with connection.cursor() as cursor:
+        for sql in statements:
+            cursor.execute(sql.format(**tables), params)
+        cursor.execute(
+            """SELECT (SELECT COUNT(*) FROM backfill_clients),
+                      (SELECT COUNT(*) FROM backfill_clients WHERE last_seen < %(cutoff)s),
+                      (SELECT COUNT(*) FROM backfill_sessions),
+                      (SELECT COUNT(*) FROM backfill_rows),
+                      (SELECT COUNT(*) FROM backfill_rows b JOIN backfill_sessions s ON s.client_id = b.client_id
+                       AND s.gnum = b.gnum AND s.gday = b.gday WHERE b.clinician_id IS NULL AND s.clinician IS NOT NULL)
+            """,
+            params,
+        )
+        clients, finished, sessions, responses, credited = cursor.fetchone()
+        cursor.execute("DROP TABLE backfill_rows, backfill_clients, backfill_sessions")
+    report.clients += clients
+    report.episodes_finished += finished
+    report.sessions += sessions
+    report.responses += responses
+    report.credited += credited
