@@ -350,7 +350,7 @@ def _alert_payload(alert: Alert, client_external_id: str) -> dict:
         "alert": alert.id,
         "kind": alert.kind,
         "priority": alert.priority,
-        "questionnaire": alert.questionnaire_id,
+        "questionnaire": alert.questionnaire_id or None,
         "response": str(alert.response_id) if alert.response_id else None,
         "client": client_external_id,
         "message": alert.message,

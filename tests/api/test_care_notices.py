@@ -109,6 +109,8 @@ def test_an_episode_without_an_attended_session_for_four_weeks_raises_one_diseng
     assert alert.client == north.client and alert.category == "alert" and alert.response is None
     assert alert.details == {"episode": episode.pk, "last_attended_session": last.pk, "weeks": 4}
     assert WebhookDelivery.objects.filter(event="alert.raised", payload__data__kind="disengaged").count() == 1
+    listed = [row for row in north.api().get("/api/v1/alerts/").json()["results"] if row["kind"] == "disengaged"]
+    assert len(listed) == 1 and listed[0]["questionnaire"] is None and listed[0]["response"] is None
     # Attending again and then staying away again is a new gap: a new alert.
     _session(episode, datetime(2026, 3, 2, 10, tzinfo=UTC), attendance="attended")
     assert care_notices_emit(now=datetime(2026, 3, 20, 12, tzinfo=UTC)).disengaged == 0
