@@ -62,7 +62,9 @@ def completion_rates(
     ):
         sessions[session.episode_id].append(session)
     plans = dict(MeasurementPlan.objects.filter(clinic_id=clinic_id).values_list("episode_id", "rules"))
-    default = plans.get(None) or [rule for rule in DEFAULT_RULES if get_registry().get(rule["questionnaire"])]
+    default = plans[None] if None in plans else [
+        rule for rule in DEFAULT_RULES if get_registry().get(rule["questionnaire"]) is not None
+    ]
     with_goals = set(
         Goal.objects.filter(client_id__in={episode.client_id for episode in episodes.values()},
                             status=Goal.Status.ACTIVE).values_list("client_id", flat=True)
@@ -73,7 +75,7 @@ def completion_rates(
     )
     cells: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     for episode_id, episode in episodes.items():
-        rules = plans.get(episode_id) or default
+        rules = plans[episode_id] if episode_id in plans else default  # an empty override expects nothing
         if questionnaire_id:
             rules = [rule for rule in rules if rule["questionnaire"] == questionnaire_id]
         slots = episode_slots(episode, sessions[episode_id])

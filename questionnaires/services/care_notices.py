@@ -121,7 +121,8 @@ def _measure_events(now: datetime, outcome: CareNoticeOutcome) -> None:
     notices: list[CareNotice] = []
     events: dict[str, tuple[int, str, str, dict]] = {}
     for episode_id, episode in episodes.items():
-        rules = plans.get((episode.clinic_id, episode_id)) or plans.get((episode.clinic_id, None)) or default
+        rules = next((plans[key] for key in ((episode.clinic_id, episode_id), (episode.clinic_id, None))
+                      if key in plans), default)  # as rules_in_force: an empty plan expects nothing
         for slot in episode_slots(episode, sessions[episode_id]):
             session = slot.session
             for rule in rules:

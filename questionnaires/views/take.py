@@ -194,11 +194,6 @@ def take_form(request: HttpRequest, token: str, questionnaire_id: str) -> HttpRe
     definition = next((one for one in client_questionnaires() if one.id == questionnaire_id), None)
     if definition is None:
         return _unavailable(request)
-    if request.method == "GET":
-        offer = client_form_offer(client=principal.therapy_client, offered=[definition.id])
-        if offer["course"] and definition.id not in {*offer["due"], *offer["others"]}:
-            # Not due now and the clinic lists only what is due: back to the page that says what is.
-            return _private(HttpResponseRedirect(reverse("take-index", args=[token])))
     if request.method == "POST":
         version = request.POST.get("version", "")
         definition = get_registry().get(questionnaire_id, version) or definition
