@@ -177,6 +177,8 @@ def test_a_phone_opens_on_what_is_due_now_and_moves_on_to_the_next_measure(chrom
     the ORS, and once it is sent the PHQ-9 is next while the ORS is listed as done."""
     from datetime import timedelta
 
+    from django.db import transaction
+
     from questionnaires.models import CareSession, EpisodeOfCare
     from questionnaires.services.care import sessions_renumber
 
@@ -184,7 +186,8 @@ def test_a_phone_opens_on_what_is_due_now_and_moves_on_to_the_next_measure(chrom
                                            primary_clinician=north.clinician)
     session = CareSession.objects.create(clinic=north.clinic, episode=episode,
                                          scheduled_start=timezone.now() + timedelta(minutes=30))
-    sessions_renumber(episode_ids=[episode.pk])
+    with transaction.atomic():  # the renumbering locks the episode's sessions
+        sessions_renumber(episode_ids=[episode.pk])
     _, key = client_token_issue(client=north.client)
     page = chromium.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page.goto(f"{live_server.url}/take/{key}/")
