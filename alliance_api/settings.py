@@ -76,6 +76,11 @@ try:
     # hours before it was authored (or starts within the hour after); `authored` may lie at most this many days back.
     RESPONSE_SESSION_WINDOW_HOURS = env_int("RESPONSE_SESSION_WINDOW_HOURS", 24)
     RESPONSE_MAX_BACKDATE_DAYS = env_int("RESPONSE_MAX_BACKDATE_DAYS", 365)
+    # An active episode with no attended session for this many weeks and no planned ending raises one
+    # `disengaged` alert (a service convention, overridable per clinic in its care settings); `measure.due` /
+    # `measure.missed` events look back this many hours for windows that opened or closed.
+    DISENGAGED_AFTER_WEEKS = env_int("DISENGAGED_AFTER_WEEKS", 4)
+    MEASURE_EVENTS_LOOKBACK_HOURS = env_int("MEASURE_EVENTS_LOOKBACK_HOURS", 72)
     SECURE = env_bool("SECURE", not DEBUG and bool(os.environ.get("SECRET_KEY")))
     # The FHIR canonical base: the identity of the served Questionnaires and code systems. A setting, never the
     # request's Host, so it is stable behind proxies and under other host names. Former bases (after a move)

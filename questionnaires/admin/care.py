@@ -7,6 +7,7 @@ so an episode can never join another tenant. Any change to sessions renumbers th
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.utils.html import format_html_join
 
@@ -14,7 +15,8 @@ from questionnaires.admin.auditing import AuditedAdmin
 from questionnaires.admin.scoping import ScopedInline
 from questionnaires.admin.tenancy import VIEW, Tenancy
 from questionnaires.models import CareSession, ClinicCareSettings, EpisodeOfCare
-from questionnaires.services.care import sessions_renumber
+from questionnaires.services.care import episode_one_active_check, sessions_renumber
+from questionnaires.services.errors import Conflict
 
 ATTENDANCE_MARKS = {
     CareSession.Attendance.BOOKED: ("·", "booked"),
@@ -58,9 +60,36 @@ class CareSessionInline(ScopedInline, admin.TabularInline):
     extra = 0
 
 
+class EpisodeOfCareForm(forms.ModelForm):
+    """Refuses a second active episode with the REST rule (`episode_one_active_check`), as a form error on status.
+
+    The admin saves inside one transaction that starts before validation, so the client row the
+    check locks stays locked until the episode is saved.
+    """
+
+    class Meta:
+        model = EpisodeOfCare
+        fields = ("client", "external_id", "referral_date", "start_date", "primary_clinician", "clinicians", "status",
+                  "end_date", "end_reason")
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        client = cleaned.get("client")
+        becomes_active = cleaned.get("status") == EpisodeOfCare.Status.ACTIVE and (
+            self.instance.pk is None or "status" in self.changed_data or "client" in self.changed_data
+        )
+        if client is not None and becomes_active:
+            try:
+                episode_one_active_check(client, excluding=self.instance.pk)
+            except Conflict as conflict:
+                self.add_error("status", f"{conflict.detail}")
+        return cleaned
+
+
 @admin.register(EpisodeOfCare)
 class EpisodeOfCareAdmin(AuditedAdmin):
     tenancy = EPISODES
+    form = EpisodeOfCareForm
     audit_object_type = "episode"
     audit_reads = True
     inlines = (CareSessionInline,)
@@ -126,7 +155,8 @@ class CareSessionAdmin(AuditedAdmin):
 class ClinicCareSettingsAdmin(AuditedAdmin):
     tenancy = CARE_SETTINGS
     audit_object_type = "clinic_care_settings"
-    list_display = ("clinic", "allow_parallel_episodes", "updated_at")
+    list_display = ("clinic", "allow_parallel_episodes", "disengaged_after_weeks", "form_offers_other_instruments",
+                    "updated_at")
 
 
 class EpisodeOnClientInline(ScopedInline, admin.TabularInline):

@@ -293,7 +293,7 @@ class ResponseSerializer(serializers.Serializer):
 class AlertSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     client = serializers.CharField()
-    questionnaire = serializers.CharField()
+    questionnaire = serializers.CharField(allow_null=True, help_text="null for an episode-level alert (`disengaged`).")
     response = serializers.UUIDField(allow_null=True)
     kind = serializers.CharField()
     category = serializers.ChoiceField(

@@ -39,7 +39,7 @@ from questionnaires.api.views.corrections import ResponseHistoryView, ResponseRe
 from questionnaires.api.views.equity import BackgroundCategoryListView, ClientBackgroundView, EquityView
 from questionnaires.api.views.expected_change import ExpectedChangeView
 from questionnaires.api.views.goals import GoalDetailView, GoalListView
-from questionnaires.api.views.plans import ClientDueView, ClinicPlanView, EpisodePlanView, MyDueView
+from questionnaires.api.views.plans import ClientDueView, ClinicPlanView, CompletionView, EpisodePlanView, MyDueView
 from questionnaires.api.views.questionnaires import QuestionnaireDetailView, QuestionnaireListView
 from questionnaires.api.views.responses import ResponseBatchView, ResponseDetailView, ResponseListView
 from questionnaires.api.views.supervision import ClinicianReportView
@@ -100,6 +100,7 @@ v1_patterns = [
     route("me/due", MyDueView, "my-due"),
     # Not on track: the clinic's expected change curves.
     route("expected-change", ExpectedChangeView, "expected-change"),
+    route("completion", CompletionView, "completion"),
 ]
 
 

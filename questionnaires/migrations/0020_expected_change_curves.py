@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('django_celery_beat', '0019_alter_periodictasks_options'),
-        ('questionnaires', '0015_export_data_dictionary'),
+        ('questionnaires', '0018_course_of_care_backfill'),
     ]
 
     operations = [

@@ -1,7 +1,7 @@
 """The data model, one module per idea."""
 
 from questionnaires.models.audit import AuditEvent
-from questionnaires.models.care import CareSession, EpisodeOfCare
+from questionnaires.models.care import CareNotice, CareSession, EpisodeOfCare
 from questionnaires.models.clinic_settings import ClinicAlertSettings, ClinicCareSettings
 from questionnaires.models.clinics import Clinic, StaffMembership, TherapyClient
 from questionnaires.models.credentials import ClientToken, ClinicAPIKey, StaffToken
@@ -20,6 +20,7 @@ from questionnaires.models.webhooks import WebhookDelivery, WebhookSubscription
 __all__ = [
     "Alert",
     "AuditEvent",
+    "CareNotice",
     "CareSession",
     "BackgroundCategory",
     "ClientBackground",

@@ -116,3 +116,24 @@ COUNTED_ATTENDANCE = (CareSession.Attendance.ATTENDED,)
 """Only attended sessions are numbered; a cancellation, a no-show or an error never takes a number."""
 LINKABLE_ATTENDANCE = (CareSession.Attendance.BOOKED, CareSession.Attendance.ATTENDED)
 """A response without a named session joins the client's current session only if it is one of these."""
+
+
+class CareNotice(models.Model):
+    """A course-of-care event already emitted: a `measure.due` or `measure.missed` webhook event, or a
+    `disengaged` alert. Its unique `key` is what makes the periodic task emit each one once only."""
+
+    class Kind(models.TextChoices):
+        MEASURE_DUE = "measure.due", "Measure due"
+        MEASURE_MISSED = "measure.missed", "Measure missed"
+        DISENGAGED = "disengaged", "Disengaged"
+
+    clinic = models.ForeignKey("questionnaires.Clinic", on_delete=models.CASCADE, related_name="care_notices")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    key = models.CharField(max_length=120, unique=True, help_text="e.g. measure.due:<session>:<questionnaire>:<rater>")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "course-of-care notice"
+
+    def __str__(self) -> str:
+        return self.key

@@ -57,6 +57,16 @@ class ClinicCareSettings(models.Model):
     allow_parallel_episodes = models.BooleanField(
         default=False, help_text="A client may have more than one active episode (e.g. individual and group work)."
     )
+    disengaged_after_weeks = models.PositiveSmallIntegerField(
+        null=True, blank=True,
+        help_text="Weeks without an attended session after which an active episode raises a `disengaged` alert; "
+        "empty: the DISENGAGED_AFTER_WEEKS setting (default 4).",
+    )
+    form_offers_other_instruments = models.BooleanField(
+        default=False,
+        help_text="The client's form page also lists instruments that are not due now (it always opens on what "
+        "is due); clients without an active episode always see every instrument offered to them.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -14,6 +14,8 @@ class WebhookSubscription(models.Model):
         RESPONSE_AMENDED = "response.amended", "Response amended"
         RESPONSE_RETRACTED = "response.retracted", "Response retracted"
         NOT_ON_TRACK = "not_on_track", "Client not on track (worse than the expected change curve)"
+        MEASURE_DUE = "measure.due", "Measure due"
+        MEASURE_MISSED = "measure.missed", "Measure missed"
 
     clinic = models.ForeignKey("questionnaires.Clinic", on_delete=models.CASCADE, related_name="webhooks")
     url = models.URLField(max_length=500)

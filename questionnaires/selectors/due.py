@@ -7,14 +7,22 @@ them (one), the plans in force (one) and, when a rule needs goals, whether any a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import Q
 from django.utils import timezone
 
-from questionnaires.models import CareSession, EpisodeOfCare, Goal, MeasurementPlan, Response, TherapyClient
+from questionnaires.models import (
+    CareSession,
+    ClinicCareSettings,
+    EpisodeOfCare,
+    Goal,
+    MeasurementPlan,
+    Response,
+    TherapyClient,
+)
 from questionnaires.models.care import LINKABLE_ATTENDANCE
 from questionnaires.models.plans import DEFAULT_RULES
 from questionnaires.registry import get_registry
@@ -69,7 +77,7 @@ def measure_window(rule: dict, session: CareSession) -> tuple[datetime, datetime
     return start - hours, end
 
 
-def _slots(episode: EpisodeOfCare, sessions: list[CareSession]) -> list[_Slot]:
+def episode_slots(episode: EpisodeOfCare, sessions: list[CareSession]) -> list[_Slot]:
     """Attended and booked sessions in order; a booked one gets the number it will have if attended."""
     slots: list[_Slot] = []
     attended = 0
@@ -84,6 +92,18 @@ def _slots(episode: EpisodeOfCare, sessions: list[CareSession]) -> list[_Slot]:
             attended += 1
             previous_day = day
     return slots
+
+
+def expected_measures(
+    slots: Sequence[_Slot], rules: Sequence[dict], *, has_goals: bool
+) -> Iterator[tuple[_Slot, dict]]:
+    """Every (attended session, rule) the plan expects a measure for: the denominator of completion."""
+    for slot in slots:
+        if slot.session.attendance != CareSession.Attendance.ATTENDED:
+            continue
+        for rule in rules:
+            if rule_due_at(rule, slot, has_goals=has_goals):
+                yield slot, rule
 
 
 def client_due(*, client: TherapyClient, raters: Sequence[str] = ("client", "clinician"), now=None) -> dict:
@@ -109,20 +129,15 @@ def client_due(*, client: TherapyClient, raters: Sequence[str] = ("client", "cli
         client=client, status=Goal.Status.ACTIVE
     ).exists()
     body.update(episode=episode.pk, plan=source)
-    slots = _slots(episode, sessions)
+    slots = episode_slots(episode, sessions)
     expected = completed = 0
-    for slot in slots:
-        if slot.session.attendance != CareSession.Attendance.ATTENDED:
-            continue
-        for rule in rules:
-            if not rule_due_at(rule, slot, has_goals=has_goals):
-                continue
-            expected += 1
-            if (slot.session.pk, rule["questionnaire"], rule.get("rater", "client")) in done:
-                completed += 1
-            elif measure_window(rule, slot.session)[1] < now:
-                body["missed"].append({"session_id": slot.session.pk, "session": slot.number,
-                                       "questionnaire": rule["questionnaire"], "rater": rule.get("rater", "client")})
+    for slot, rule in expected_measures(slots, rules, has_goals=has_goals):
+        expected += 1
+        if (slot.session.pk, rule["questionnaire"], rule.get("rater", "client")) in done:
+            completed += 1
+        elif measure_window(rule, slot.session)[1] < now:
+            body["missed"].append({"session_id": slot.session.pk, "session": slot.number,
+                                   "questionnaire": rule["questionnaire"], "rater": rule.get("rater", "client")})
     body["completion"] = {"expected": expected, "completed": completed,
                           "rate": round(completed / expected, 4) if expected else None}
     current = _current_or_next(slots, now)
@@ -154,3 +169,29 @@ def _current_or_next(slots: list[_Slot], now: datetime) -> _Slot | None:
     upcoming = [slot for slot in slots if slot.session.scheduled_start > now + SESSION_EARLY_START
                 and slot.session.attendance == CareSession.Attendance.BOOKED]
     return upcoming[0] if upcoming else None
+
+
+def client_form_offer(*, client: TherapyClient, offered: Sequence[str], now=None) -> dict:
+    """What the client's form page offers: what is due now first, then (if the clinic allows) the rest.
+
+    `offered`: the questionnaire ids the page may show (licensed, in the registry), in display order.
+    Returns {"course": whether an active episode's plan applies, "session": number or None,
+    "due": ids open now in plan order (the first is where the page starts), "done": ids done for this
+    session, "upcoming": ids due later for this session, "others": further ids the page lists}.
+    Without an active episode no plan applies and every offered questionnaire is listed, as before.
+    """
+    offered = list(offered)
+    body = client_due(client=client, raters=("client",), now=now)
+    if body["episode"] is None:
+        return {"course": False, "session": None, "due": [], "done": [], "upcoming": [], "others": offered}
+    by_status: dict[str, list[str]] = {"open": [], "done": [], "upcoming": []}
+    for row in body["due"]:
+        if row["questionnaire"] in offered and row["status"] in by_status:
+            by_status[row["status"]].append(row["questionnaire"])
+    allow_others = bool(ClinicCareSettings.objects.filter(clinic_id=client.clinic_id).values_list(
+        "form_offers_other_instruments", flat=True).first())
+    listed = {*by_status["open"], *by_status["done"], *by_status["upcoming"]}
+    others = [one for one in offered if one not in listed] if allow_others else []
+    return {"course": True, "session": body["session"]["number"] if body["session"] else None,
+            "due": by_status["open"], "done": by_status["done"], "upcoming": by_status["upcoming"],
+            "others": others}

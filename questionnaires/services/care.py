@@ -142,8 +142,13 @@ def _parallel_allowed(clinic_id: int) -> bool:
     )
 
 
-def _check_one_active(client: TherapyClient, *, excluding: int | None = None) -> None:
-    """Refuse a second active episode unless the clinic allows parallel ones; the client row is locked first."""
+def episode_one_active_check(client: TherapyClient, *, excluding: int | None = None) -> None:
+    """Refuse a second active episode unless the clinic allows parallel ones (`ClinicCareSettings`).
+
+    The one rule for REST, FHIR and the admin form; call it inside the transaction that saves the
+    episode: the client row is locked first, so two concurrent creates cannot both pass. Raises
+    Conflict naming the active episode (field `status`, code `active_episode_exists`).
+    """
     TherapyClient.objects.select_for_update().filter(pk=client.pk).first()
     if _parallel_allowed(client.clinic_id):
         return
@@ -191,7 +196,7 @@ def episode_create(*, principal: Principal, client: TherapyClient, body: Mapping
         raise InvalidInput("The episode is not valid; see errors.", problems)
     try:
         with transaction.atomic():
-            _check_one_active(client)
+            episode_one_active_check(client)
             episode = EpisodeOfCare.objects.create(
                 clinic_id=client.clinic_id, client=client, external_id=external_id, start_date=start_date,
                 referral_date=referral_date, primary_clinician=primary,
@@ -254,7 +259,7 @@ def episode_update(*, principal: Principal, episode: EpisodeOfCare, body: Mappin
     try:
         with transaction.atomic():
             if new_status == EpisodeOfCare.Status.ACTIVE and episode.status != EpisodeOfCare.Status.ACTIVE:
-                _check_one_active(episode.client, excluding=episode.pk)
+                episode_one_active_check(episode.client, excluding=episode.pk)
             episode.status = new_status
             if finishing:
                 episode.end_reason = end_reason or episode.end_reason

@@ -252,6 +252,18 @@ def webhook_events_record(*, scored: Sequence[ScoredResponse], alerts: Sequence[
     return _deliveries_record(events, subscriptions)
 
 
+def webhook_care_events_record(events: Sequence[tuple[int, str, str, dict]]) -> list[int]:
+    """One pending delivery per subscriber of each (clinic id, event, event id, data): `measure.due`,
+    `measure.missed`; returns their ids. The event id is deterministic, so recording one twice sends it once."""
+    clinic_ids = {clinic_id for clinic_id, _, _, _ in events}
+    if not clinic_ids:
+        return []
+    subscriptions: dict[int, list[WebhookSubscription]] = {}
+    for subscription in WebhookSubscription.objects.filter(clinic_id__in=clinic_ids, active=True):
+        subscriptions.setdefault(subscription.clinic_id, []).append(subscription)
+    return _deliveries_record(list(events), subscriptions) if subscriptions else []
+
+
 def webhook_correction_record(*, response: Response, event: str, reason: str, changed_by: str) -> list[int]:
     """One pending delivery per subscriber of `response.amended` / `response.retracted`; returns their ids.
 
@@ -343,7 +355,7 @@ def _alert_payload(alert: Alert, client_external_id: str) -> dict:
         "alert": alert.id,
         "kind": alert.kind,
         "priority": alert.priority,
-        "questionnaire": alert.questionnaire_id,
+        "questionnaire": alert.questionnaire_id or None,
         "response": str(alert.response_id) if alert.response_id else None,
         "client": client_external_id,
         "message": alert.message,

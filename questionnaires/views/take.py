@@ -28,6 +28,7 @@ from questionnaires.dynamic_items import definition_for_client
 from questionnaires.models import ClientToken, Response
 from questionnaires.principals import Principal
 from questionnaires.registry import get_registry
+from questionnaires.selectors.due import client_form_offer
 from questionnaires.selectors.responses import response_get_visible
 from questionnaires.services.audit import audit_denial_record, audit_record
 from questionnaires.services.errors import ServiceError
@@ -114,13 +115,22 @@ def take_index(request: HttpRequest, token: str) -> HttpResponse:
     principal = token_principal(token)
     if principal is None:
         return _unavailable(request)
-    questionnaires = [
-        {"id": definition.id, "title": definition_as_dict(definition, language=preferred_language(request, definition))[
-            "title"], "items": len(definition.items)}
-        for definition in client_questionnaires()
-    ]
+    definitions = {definition.id: definition for definition in client_questionnaires()}
+    offer = client_form_offer(client=principal.therapy_client, offered=list(definitions))
+
+    def cards(ids: list[str]) -> list[dict]:
+        return [
+            {"id": one, "title": definition_as_dict(definitions[one], language=preferred_language(
+                request, definitions[one]))["title"], "items": len(definitions[one].items)}
+            for one in ids
+        ]
+
+    context = {
+        "token": token, "course": offer["course"], "session": offer["session"], "due": cards(offer["due"]),
+        "done": cards(offer["done"]), "upcoming": cards(offer["upcoming"]), "questionnaires": cards(offer["others"]),
+    }
     _audit(principal, "form_open", object_type="client", object_ids=[principal.therapy_client.external_id])
-    return _render(request, "take/index.html", {"token": token, "questionnaires": questionnaires})
+    return _render(request, "take/index.html", context)
 
 
 def _fields(shaped: dict, values: dict[str, str], errors: dict[str, list[str]]) -> list[dict]:

@@ -205,6 +205,9 @@ ISOLATION: dict[str, list[Probe] | tuple[str, str]] = {
         Probe("GET", "/api/v1/expected-change/", allowed=frozenset({200, 403})),
         Probe("GET", "/api/v1/expected-change/?questionnaire=phq-9", allowed=frozenset({200, 403})),
     ],
+    "completion": [
+        Probe("GET", "/api/v1/completion/?group_by=clinician&from=2020-01-01", allowed=frozenset({200, 403})),
+    ],
 }
 
 
@@ -353,6 +356,7 @@ MATRIX = [
      dict(api_key=200, supervisor=200, clinician=404, client_token=404)),
     ("GET", "/api/v1/me/due/", None, dict(api_key=403, supervisor=403, clinician=403, client_token=200)),
     ("GET", "/api/v1/measurement-plan/", None, dict(api_key=200, supervisor=200, clinician=200, client_token=403)),
+    ("GET", "/api/v1/completion/", None, dict(api_key=200, supervisor=200, clinician=200, client_token=403)),
     ("PUT", "/api/v1/episodes/{other_episode}/measurement-plan/", {"rules": []},
      dict(api_key=200, supervisor=200, clinician=404, client_token=404)),
 ]

@@ -170,3 +170,44 @@ def test_the_form_page_on_a_phone_has_no_serious_accessibility_violations(
     page.wait_for_selector("#error-summary")
     assert _axe(page, f"{name}-errors") == []
     context.close()
+
+
+def test_a_phone_opens_on_what_is_due_now_and_moves_on_to_the_next_measure(chromium, live_server, north, screenshot):
+    """Issue 13: 30 minutes before session 1 the default plan has ORS, PHQ-9 and GAD-7 open; the page starts on
+    the ORS, and once it is sent the PHQ-9 is next while the ORS is listed as done."""
+    from datetime import timedelta
+
+    from django.db import transaction
+
+    from questionnaires.models import CareSession, EpisodeOfCare
+    from questionnaires.services.care import sessions_renumber
+
+    episode = EpisodeOfCare.objects.create(clinic=north.clinic, client=north.client, start_date=timezone.localdate(),
+                                           primary_clinician=north.clinician)
+    session = CareSession.objects.create(clinic=north.clinic, episode=episode,
+                                         scheduled_start=timezone.now() + timedelta(minutes=30))
+    with transaction.atomic():  # the renumbering locks the episode's sessions
+        sessions_renumber(episode_ids=[episode.pk])
+    _, key = client_token_issue(client=north.client)
+    page = chromium.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page.goto(f"{live_server.url}/take/{key}/")
+    start = page.locator("#start-due")
+    assert start.get_attribute("data-questionnaire") == "ors"
+    assert page.locator("#due-list a").evaluate_all("links => links.map(link => link.dataset.questionnaire)") == [
+        "phq-9", "gad-7"
+    ]
+    assert page.locator("#other-list").count() == 0  # the clinic lists only what is due
+    screenshot(page, "form-due-now")
+    start.click()
+    for item in range(1, 5):
+        page.fill(f"#item-{item}", "7.5")
+    page.click("button[type=submit]")
+    page.wait_for_selector("#confirmation")
+    response = Response.objects.get(client=north.client)
+    assert response.session_id == session.pk and response.clinician == north.clinician
+    page.click("text=Back to your questionnaires")
+    page.wait_for_selector("#start-due")
+    assert page.locator("#start-due").get_attribute("data-questionnaire") == "phq-9"
+    assert "Outcome Rating Scale" in page.locator("#done-list").text_content()
+    screenshot(page, "form-due-next")
+    page.close()

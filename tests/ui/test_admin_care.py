@@ -78,3 +78,38 @@ def test_finishing_an_episode_in_the_admin_needs_an_end_reason(admin_client, nor
     page = admin_client.post(url, data)
     assert page.status_code == 200  # the form again, with the error
     assert EpisodeOfCare.objects.get(pk=episode.pk).status == "active"
+
+
+ADD_FORM = {"start_date": "2026-03-02", "status": "active", "end_date": "", "end_reason": "", "external_id": "",
+            "referral_date": "", "sessions-TOTAL_FORMS": "0", "sessions-INITIAL_FORMS": "0",
+            "sessions-MIN_NUM_FORMS": "0", "sessions-MAX_NUM_FORMS": "1000"}
+
+
+def test_a_second_active_episode_is_refused_in_the_admin_with_a_form_error(admin_client, north, episode):
+    page = admin_client.post(reverse("admin:questionnaires_episodeofcare_add"), {**ADD_FORM, "client": north.client.pk})
+    assert page.status_code == 200  # the form again
+    errors = page.context["adminform"].form.errors
+    assert f"already has an active episode ({episode.pk})" in errors["status"][0]
+    assert EpisodeOfCare.objects.filter(client=north.client).count() == 1
+
+
+def test_reopening_a_finished_episode_beside_an_active_one_is_refused_too(admin_client, north, episode):
+    old = EpisodeOfCare.objects.create(clinic=north.clinic, client=north.client, start_date="2025-01-06",
+                                       status="finished", end_reason="completed", end_date="2025-06-30")
+    url = reverse("admin:questionnaires_episodeofcare_change", args=[old.pk])
+    page = admin_client.post(url, {**ADD_FORM, "client": north.client.pk, "start_date": "2025-01-06"})
+    assert page.status_code == 200 and "status" in page.context["adminform"].form.errors
+    assert EpisodeOfCare.objects.get(pk=old.pk).status == "finished"
+    # Editing the active episode itself is no second episode.
+    url = reverse("admin:questionnaires_episodeofcare_change", args=[episode.pk])
+    saved = admin_client.post(url, {**ADD_FORM, "client": north.client.pk, "start_date": "2026-01-04"})
+    assert saved.status_code == 302
+
+
+def test_a_clinic_that_allows_parallel_episodes_may_add_one_in_the_admin(admin_client, north, episode):
+    from questionnaires.models import ClinicCareSettings
+
+    ClinicCareSettings.objects.create(clinic=north.clinic, allow_parallel_episodes=True)
+    page = admin_client.post(reverse("admin:questionnaires_episodeofcare_add"), {**ADD_FORM, "client": north.client.pk})
+    assert page.status_code == 302
+    assert EpisodeOfCare.objects.filter(client=north.client, status="active").count() == 2

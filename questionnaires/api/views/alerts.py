@@ -47,7 +47,7 @@ def alert_as_dict(alert: Alert, *, with_comment: bool = False) -> dict:
     shaped = {
         "id": alert.id,
         "client": alert.client.external_id,
-        "questionnaire": alert.questionnaire_id,
+        "questionnaire": alert.questionnaire_id or None,  # none for episode-level alerts (`disengaged`)
         "response": alert.response_id,
         "kind": alert.kind,
         "category": alert.category,

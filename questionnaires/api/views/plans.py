@@ -3,14 +3,19 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from datetime import timedelta
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from questionnaires.api.parsing import date_range
 from questionnaires.api.views.base import ApiView, problem_docs
 from questionnaires.api.views.care import EpisodeScopedView, json_object
 from questionnaires.api.views.clients import STAFF_AND_KEYS, ClientScopedView
+from questionnaires.selectors.completion import GROUPS as COMPLETION_GROUPS
+from questionnaires.selectors.completion import clinic_today, completion_rates
 from questionnaires.selectors.due import client_due, rules_in_force
 from questionnaires.services.errors import InvalidInput
 from questionnaires.services.plans import plan_clear, plan_set
@@ -135,3 +140,71 @@ class MyDueView(ApiView):
         body = client_due(client=client, raters=("client",))
         self.audit(action="read", object_ids=[client.external_id])
         return Response(body)
+
+
+COMPLETION_WINDOW_DAYS = 90
+CompletionSerializer = inline_serializer(
+    "Completion",
+    {
+        "group_by": serializers.ChoiceField(choices=list(COMPLETION_GROUPS)),
+        "from": serializers.DateField(),
+        "to": serializers.DateField(),
+        "results": serializers.ListField(child=serializers.DictField(), help_text=(
+            "Per instrument and rater (and clinician with group_by=clinician, null = unattributed): "
+            "expected, completed, rate (null when nothing was expected).")),
+        "total": serializers.DictField(),
+    },
+)
+
+
+class CompletionView(ApiView):
+    """`GET /completion/`: completed ÷ expected from the measurement plan, over attended sessions in a period."""
+
+    allowed_kinds = frozenset({"api_key", "clinician", "supervisor"})
+    audit_object_type = "metrics"
+    audit_actions = {"GET": "read"}
+    query_parameters = frozenset({"group_by", "from", "to", "questionnaire"})
+    serializer_class = CompletionSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("group_by", str, enum=COMPLETION_GROUPS, description="default `clinic`"),
+            OpenApiParameter("from", str,
+                             description=f"first day, YYYY-MM-DD (default `to` − {COMPLETION_WINDOW_DAYS} days)"),
+            OpenApiParameter("to", str, description="last day, YYYY-MM-DD (default today, the clinic's time zone)"),
+            OpenApiParameter("questionnaire", str, description="only this instrument, e.g. `phq-9`"),
+        ],
+        responses={200: CompletionSerializer, **problem_docs(400, 401, 403, 429)},
+        summary="Plan completion: measures completed ÷ measures the plan expected at attended sessions",
+        description=(
+            "Expected: what the plan in force (episode override, else the clinic's default plan, else the "
+            "built-in one) expects at each attended session that started in the period, as the due list counts "
+            "it; completed: those with a response linked to that session (retracted ones do not count). A "
+            "clinician sees only the sessions credited to them."
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        principal = self.principal
+        params = request.query_params
+        problems: list[Problem] = []
+        group_by = params.get("group_by", "clinic")
+        if group_by not in COMPLETION_GROUPS:
+            problems.append(Problem("group_by", f"one of {', '.join(COMPLETION_GROUPS)}", "invalid_choice"))
+        questionnaire = params.get("questionnaire") or None
+        if questionnaire is not None and len(questionnaire) > 64:
+            problems.append(Problem("questionnaire", "at most 64 characters", "invalid"))
+        dates = date_range(params, problems)
+        if problems:
+            raise InvalidInput("The completion query is not valid; see errors.", problems)
+        clinician = principal.user_id if principal.kind == "clinician" else None
+        if clinician is not None:
+            group_by = "clinician"
+        date_to = dates["to"] or clinic_today(principal.clinic_id)
+        date_from = dates["from"] or date_to - timedelta(days=COMPLETION_WINDOW_DAYS)
+        if date_from > date_to:
+            raise InvalidInput("The completion query is not valid; see errors.",
+                               [Problem("from", "after `to`", "invalid")])
+        body = completion_rates(clinic_id=principal.clinic_id, group_by=group_by, date_from=date_from,
+                                date_to=date_to, questionnaire_id=questionnaire, clinician_id=clinician)
+        self.audit(action="read", detail=f"completion by {group_by}")
+        return Response({"group_by": group_by, "from": date_from, "to": date_to, **body})
