@@ -14,7 +14,8 @@ from django.utils.html import format_html_join
 from questionnaires.admin.auditing import AuditedAdmin
 from questionnaires.admin.scoping import ScopedInline
 from questionnaires.admin.tenancy import VIEW, Tenancy
-from questionnaires.models import CareSession, ClinicCareSettings, EpisodeOfCare
+from questionnaires.models import CareSession, ClinicCareSettings, EpisodeOfCare, TherapyClient
+from questionnaires.selectors.due import client_due, rules_in_force
 from questionnaires.services.care import episode_one_active_check, sessions_renumber
 from questionnaires.services.errors import Conflict
 
@@ -39,6 +40,55 @@ def attendance_strip(episode: EpisodeOfCare) -> str:
             for session in sorted(sessions, key=lambda session: (session.scheduled_start, session.pk))
         ),
     ) or "—"
+
+
+PLAN_SOURCES = {
+    "episode": "this episode's own plan (an override of the clinic's)",
+    "clinic": "the clinic's default plan",
+    "default": "the built-in default plan (no clinic plan set)",
+}
+MISSED_SHOWN = 10
+
+
+def rule_when_text(rule: dict) -> str:
+    """A plan rule's `when` in words, e.g. "every 5th session from session 3"."""
+    when = rule["when"]
+    if "every_session" in when:
+        text = "every session"
+    elif "sessions" in when:
+        text = "session" + ("s " if len(when["sessions"]) > 1 else " ") + ", ".join(map(str, when["sessions"]))
+    elif "every_n_sessions" in when:
+        text = f"every {when['every_n_sessions']} sessions from session {when.get('from', 1)}"
+    else:
+        text = f"at the first session of every {when['every_n_days']} days"
+    return text + (", once goals are agreed" if rule.get("requires_goals") else "")
+
+
+def client_plan_and_due(*, client: TherapyClient, now=None) -> dict:
+    """For the client's page: the plan in force for the active episode and its due list, both from the
+    selectors behind `GET /api/v1/clients/{id}/due/` (`client_due`, `rules_in_force`).
+
+    Returns {"due": client_due's body, "source": words for where the plan comes from or None,
+    "rules": [{"questionnaire", "rater", "when", "position", "open_hours"}], "missed": the latest
+    `MISSED_SHOWN` missed measures, newest session first, "missed_more": how many more there are}.
+    """
+    due = client_due(client=client, now=now)
+    if due["episode"] is None:
+        return {"due": due, "source": None, "rules": [], "missed": [], "missed_more": 0}
+    rules, source = rules_in_force(clinic_id=client.clinic_id, episode_id=due["episode"])
+    missed = sorted(due["missed"], key=lambda row: (-row["session"], row["questionnaire"], row["rater"]))
+    return {
+        "due": due,
+        "source": PLAN_SOURCES[source],
+        "rules": [
+            {"questionnaire": rule["questionnaire"], "rater": rule.get("rater", "client"),
+             "when": rule_when_text(rule), "position": rule.get("position", "session_start").replace("_", " "),
+             "open_hours": rule.get("open_hours", 24)}
+            for rule in rules
+        ],
+        "missed": missed[:MISSED_SHOWN],
+        "missed_more": max(len(missed) - MISSED_SHOWN, 0),
+    }
 
 
 EPISODES = Tenancy(clinic="clinic", client="client", supervisor=frozenset({"view", "add", "change"}), clinician=VIEW)

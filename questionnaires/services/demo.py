@@ -18,13 +18,16 @@ from questionnaires.models import (
     Clinic,
     ClinicAlertSettings,
     EpisodeOfCare,
+    MeasurementPlan,
     Response,
     StaffMembership,
     TherapyClient,
 )
+from questionnaires.models.plans import DEFAULT_RULES
 from questionnaires.registry import get_registry
 from questionnaires.services.care import sessions_renumber
 from questionnaires.services.metrics import metrics_rollup
+from questionnaires.services.plans import plan_rules_read
 from questionnaires.services.scoring import responses_score
 from questionnaires.validation import validate_answers
 
@@ -168,7 +171,7 @@ def _demo_episode(
 ) -> dict[int, CareSession]:
     """The client's episode with a session per week: attended ones numbered as the story's sessions, a skipped
     week as a no-show or a cancellation, a dropout's last weeks as no-shows, and an active episode's next
-    session booked. Returns the attended sessions by number."""
+    session booked in the first weekly slot after `now`. Returns the attended sessions by number."""
     starts = {entry["session"]: entry["authored"] for entry in entries if entry["questionnaire"] == "ors"}
     if not starts:
         return {}
@@ -197,8 +200,9 @@ def _demo_episode(
     if ending == "dropped_out" and not recent:
         missed += [(last + timedelta(weeks=weeks), CareSession.Attendance.DID_NOT_ATTEND) for weeks in (1, 2)]
     elif ending is None or recent:
-        if last + timedelta(weeks=1) > now:
-            missed.append((last + timedelta(weeks=1), CareSession.Attendance.BOOKED))
+        # The next session is booked in the first weekly slot still ahead, so the client's page has a due list.
+        booked = last + timedelta(weeks=max((now - last).days // 7 + 1, 1))
+        missed.append((booked, CareSession.Attendance.BOOKED))
     extra = [
         CareSession(clinic=clinic, episode=episode, scheduled_start=start, attendance=kind)
         for start, kind in missed if kind == CareSession.Attendance.BOOKED or start <= now
@@ -212,6 +216,45 @@ def _demo_episode(
         episode.end_date = (ended + timedelta(days=7 if ending == "dropped_out" else 0)).date()
         episode.save()
     return sessions
+
+
+DEMO_OVERRIDE_STORY = 9
+"""The story whose (active) episode has its own plan: PHQ-9 and GAD-7 at the first session and every second
+one after, as that client's clinician measures them, so its due list differs from the clinic's."""
+
+DEMO_OVERRIDE_RULES = (
+    {"questionnaire": "ors", "rater": "client", "when": {"every_session": True}, "position": "session_start"},
+    {"questionnaire": "srs", "rater": "client", "when": {"every_session": True}, "position": "session_end"},
+    {"questionnaire": "phq-9", "rater": "client", "when": {"sessions": [1]}, "position": "session_start"},
+    {"questionnaire": "phq-9", "rater": "client", "when": {"every_n_sessions": 2, "from": 2},
+     "position": "session_start"},
+    {"questionnaire": "gad-7", "rater": "client", "when": {"sessions": [1]}, "position": "session_start"},
+    {"questionnaire": "gad-7", "rater": "client", "when": {"every_n_sessions": 2, "from": 2},
+     "position": "session_start"},
+)
+
+
+def _installed(rules) -> list[dict]:
+    """Rules for instruments the registry has (an operator may exclude a built-in), checked by the plan service."""
+    registry = get_registry()
+    checked, problems = plan_rules_read([dict(rule) for rule in rules if registry.get(rule["questionnaire"])])
+    if problems:
+        raise ValueError(f"demo plan rules are invalid: {problems}")
+    return checked
+
+
+def _demo_plans(*, clinic: Clinic, override_client: TherapyClient | None) -> None:
+    """The clinic's default plan (the shipped, cited `DEFAULT_RULES`) and one episode's override, so the demo's
+    client pages show what is due and what was missed under either."""
+    MeasurementPlan.objects.get_or_create(
+        clinic=clinic, episode=None, defaults={"rules": _installed(DEFAULT_RULES), "updated_by": "seed_demo"}
+    )
+    episode = EpisodeOfCare.objects.filter(client=override_client).order_by("-start_date", "-id").first()
+    if episode is not None:
+        MeasurementPlan.objects.get_or_create(
+            clinic=clinic, episode=episode,
+            defaults={"rules": _installed(DEMO_OVERRIDE_RULES), "updated_by": "seed_demo"},
+        )
 
 
 @dataclass
@@ -351,6 +394,8 @@ def demo_data_seed(people: DemoPeople, *, now=None) -> DemoData:
                     submitted_by="seed_demo",
                 )
             )
+    override = people.clients[DEMO_OVERRIDE_STORY] if len(people.clients) > DEMO_OVERRIDE_STORY else None
+    _demo_plans(clinic=people.clinic, override_client=override)
     rows.sort(key=lambda row: row.authored_at)
     with transaction.atomic():
         Response.objects.bulk_create(rows, batch_size=500)

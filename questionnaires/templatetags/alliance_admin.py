@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import template
 
+from questionnaires.admin.care import client_plan_and_due
 from questionnaires.admin.client_charts import client_recent_alerts, client_recent_responses, client_trajectory_charts
 from questionnaires.admin.exports import EXPORTS
 from questionnaires.admin.tenancy import may, may_open
@@ -21,6 +22,7 @@ def client_overview(context: dict, client: TherapyClient) -> dict:
     return {
         "request": context.get("request"),
         "client": client,
+        "plan": client_plan_and_due(client=client),
         "charts": client_trajectory_charts(client=client),
         "recent_responses": client_recent_responses(client=client),
         "recent_alerts": client_recent_alerts(client=client),

@@ -1,13 +1,17 @@
 """The course of care in the admin: episodes with an attendance strip on the client's page, sessions inline on the
-episode, and saving there renumbers attended sessions."""
+episode, and saving there renumbers attended sessions; the client's page also shows the measurement plan in force
+and what is due and missed, scoped like all admin."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
+from django.utils import timezone
 
-from questionnaires.models import AuditEvent, CareSession, EpisodeOfCare
+from questionnaires.models import AuditEvent, CareSession, EpisodeOfCare, MeasurementPlan, TherapyClient
 
 
 @pytest.fixture(autouse=True)
@@ -113,3 +117,91 @@ def test_a_clinic_that_allows_parallel_episodes_may_add_one_in_the_admin(admin_c
     page = admin_client.post(reverse("admin:questionnaires_episodeofcare_add"), {**ADD_FORM, "client": north.client.pk})
     assert page.status_code == 302
     assert EpisodeOfCare.objects.filter(client=north.client, status="active").count() == 2
+
+
+# --- The plan in force and what is due, on the client's page (from the selectors behind GET .../due/) ---
+
+PLAN = [
+    {"questionnaire": "ors", "rater": "client", "when": {"every_session": True}, "position": "session_start",
+     "open_hours": 24},
+    {"questionnaire": "srs", "rater": "client", "when": {"every_session": True}, "position": "session_end",
+     "open_hours": 24},
+]
+
+
+@pytest.fixture
+def course(north) -> EpisodeOfCare:
+    """Session 1 a week ago (attended, nothing answered) and session 2 booked two hours from now, under the
+    clinic's plan above. By the plan rules: session 1's ORS closed at its end and its SRS 24 hours after it,
+    so both are missed; session 2's ORS opened 24 hours before it (open now), its SRS opens at its start
+    (upcoming); completion is 0 of the 2 expected at attended sessions."""
+    now = timezone.now().replace(microsecond=0)
+    MeasurementPlan.objects.create(clinic=north.clinic, rules=PLAN)
+    episode = EpisodeOfCare.objects.create(
+        clinic=north.clinic, client=north.client, start_date=(now - timedelta(days=7)).date(),
+        primary_clinician=north.clinician,
+    )
+    CareSession.objects.create(clinic=north.clinic, episode=episode, scheduled_start=now - timedelta(days=7),
+                               attendance="attended", number=1)
+    CareSession.objects.create(clinic=north.clinic, episode=episode, scheduled_start=now + timedelta(hours=2))
+    return episode
+
+
+def _plan_section(html: str) -> str:
+    start = html.index('id="client-plan-due"')
+    return html[start:html.index("<h2>Trajectories</h2>", start)]
+
+
+def _staff(user):
+    user.is_staff = True
+    user.save()
+    return user
+
+
+def test_the_client_page_shows_the_plan_in_force_and_what_is_due_and_missed(admin_client, north, course):
+    page = admin_client.get(reverse("admin:questionnaires_therapyclient_change", args=[north.client.pk]))
+    assert page.status_code == 200
+    section = _plan_section(page.content.decode())
+    assert "follows the clinic&#x27;s default plan" in section
+    assert "Completion: 0 of 2 expected measures (0%)" in section
+    assert "<caption>Measurement plan in force</caption>" in section
+    assert '<th scope="row">ors</th><td>client</td><td>every session</td><td>session start</td><td>24</td>' in section
+    assert "<caption>Due for session 2 (" in section
+    assert '<tr class="due-open"><th scope="row">ors</th>' in section
+    assert '<tr class="due-upcoming"><th scope="row">srs</th>' in section
+    missed = section[section.index('id="client-missed"'):]
+    assert missed.count('<th scope="row">Session 1</th>') == 2
+    assert "style=" not in section  # the CSP forbids inline style attributes
+
+
+def test_an_episode_override_is_shown_as_the_plan_in_force(admin_client, north, course):
+    MeasurementPlan.objects.create(clinic=north.clinic, episode=course, rules=[
+        {"questionnaire": "wai-sr", "rater": "client", "when": {"every_n_sessions": 5, "from": 3},
+         "position": "session_end", "open_hours": 48},
+    ])
+    section = _plan_section(admin_client.get(
+        reverse("admin:questionnaires_therapyclient_change", args=[north.client.pk])).content.decode())
+    assert "this episode&#x27;s own plan" in section
+    assert "every 5 sessions from session 3" in section
+    assert '<th scope="row">ors</th>' not in section  # the clinic's rules do not apply to this episode
+    assert "Nothing due" in section  # session 2 is not 3, 8, 13, ...
+
+
+def test_without_an_active_episode_the_page_says_no_plan_applies(admin_client, north):
+    section = _plan_section(admin_client.get(
+        reverse("admin:questionnaires_therapyclient_change", args=[north.client.pk])).content.decode())
+    assert "No active episode of care" in section
+
+
+def test_another_clinics_client_page_is_a_404_for_staff(client, north, south, course):
+    client.force_login(_staff(south.supervisor))
+    assert client.get(reverse("admin:questionnaires_therapyclient_change", args=[north.client.pk])).status_code == 404
+
+
+def test_a_clinician_sees_the_due_list_of_their_caseload_only(client, north, course):
+    outsider = TherapyClient.objects.create(clinic=north.clinic, external_id="north-client-2")
+    client.force_login(_staff(north.clinician))
+    own = client.get(reverse("admin:questionnaires_therapyclient_change", args=[north.client.pk]))
+    assert own.status_code == 200
+    assert "<caption>Due for session 2 (" in _plan_section(own.content.decode())
+    assert client.get(reverse("admin:questionnaires_therapyclient_change", args=[outsider.pk])).status_code == 404

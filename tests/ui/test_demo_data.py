@@ -116,3 +116,22 @@ def test_the_demo_raises_fewer_than_three_alerts_per_client_per_ten_sessions_out
     alerted = set(live.filter(kind="risk").values_list("response_id", flat=True))
     assert risk_responses <= alerted
     assert not live.filter(kind="risk").exclude(priority=Alert.Priority.HIGH).exists()
+
+
+def test_it_sets_the_clinic_plan_and_one_episode_override_so_the_demo_shows_due_and_missed(seeded):
+    from questionnaires.models import EpisodeOfCare, MeasurementPlan
+    from questionnaires.models.plans import DEFAULT_RULES
+    from questionnaires.selectors.due import client_due
+
+    default = MeasurementPlan.objects.get(clinic__slug="demo", episode__isnull=True)
+    assert [rule["questionnaire"] for rule in default.rules] == [rule["questionnaire"] for rule in DEFAULT_RULES]
+    override = MeasurementPlan.objects.get(clinic__slug="demo", episode__isnull=False)
+    assert override.episode.status == "active"
+    assert override.rules != default.rules
+    active = EpisodeOfCare.objects.filter(clinic__slug="demo", status="active").select_related("client")
+    dues = {episode.client.external_id: client_due(client=episode.client) for episode in active}
+    assert dues and all(due["session"] is not None and due["due"] for due in dues.values())
+    assert {due["plan"] for due in dues.values()} == {"clinic", "episode"}
+    assert any(due["missed"] for due in dues.values())
+    # The override matches how that client's PHQ-9 and GAD-7 were given: nothing missed under it.
+    assert dues[override.episode.client.external_id]["missed"] == []
