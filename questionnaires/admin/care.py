@@ -69,12 +69,13 @@ def client_plan_and_due(*, client: TherapyClient, now=None) -> dict:
     selectors behind `GET /api/v1/clients/{id}/due/` (`client_due`, `rules_in_force`).
 
     Returns {"due": client_due's body, "source": words for where the plan comes from or None,
-    "rules": [{"questionnaire", "rater", "when", "position", "open_hours"}], "missed": the latest
+    "rules": [{"questionnaire", "rater", "when", "position", "open_hours"}], "due_rows": the due list with
+    positions in words, "missed": the latest
     `MISSED_SHOWN` missed measures, newest session first, "missed_more": how many more there are}.
     """
     due = client_due(client=client, now=now)
     if due["episode"] is None:
-        return {"due": due, "source": None, "rules": [], "missed": [], "missed_more": 0}
+        return {"due": due, "source": None, "rules": [], "due_rows": [], "missed": [], "missed_more": 0}
     rules, source = rules_in_force(clinic_id=client.clinic_id, episode_id=due["episode"])
     missed = sorted(due["missed"], key=lambda row: (-row["session"], row["questionnaire"], row["rater"]))
     return {
@@ -86,6 +87,7 @@ def client_plan_and_due(*, client: TherapyClient, now=None) -> dict:
              "open_hours": rule.get("open_hours", 24)}
             for rule in rules
         ],
+        "due_rows": [{**row, "position": row["position"].replace("_", " ")} for row in due["due"]],
         "missed": missed[:MISSED_SHOWN],
         "missed_more": max(len(missed) - MISSED_SHOWN, 0),
     }
