@@ -29,6 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from questionnaires.models import Alert, Response, TherapyClient, WebhookDelivery, WebhookSubscription
+from questionnaires.selectors.alerts import PRIORITY_RANK
 from questionnaires.services.errors import InvalidInput
 from questionnaires.services.publishing import WEBHOOK_DELIVER, publish
 from questionnaires.services.scored_responses import ScoredResponse
@@ -241,10 +242,40 @@ def webhook_events_record(*, scored: Sequence[ScoredResponse], alerts: Sequence[
         event_id = f"response.scored:{item.response.id}" + (f":v{version}" if version > 1 else "")
         payload = _scored_payload(item, external_ids[item.response.client_id])
         events.append((item.response.clinic_id, "response.scored", event_id, payload))
-    for alert in alerts:
-        event_id = f"alert.raised:{alert.id}"
-        events.append((alert.clinic_id, "alert.raised", event_id, _alert_payload(alert, external_ids[alert.client_id])))
+    for lead, reasons in _new_session_alerts(alerts).items():
+        event_id = f"alert.raised:{lead}"
+        payload = _session_alert_payload(lead, reasons, external_ids[reasons[0].client_id])
+        events.append((reasons[0].clinic_id, "alert.raised", event_id, payload))
     return _deliveries_record(events, subscriptions)
+
+
+def _new_session_alerts(alerts: Sequence[Alert]) -> dict[int, list[Alert]]:
+    """The session alerts these rows start, by their first row's id, with these rows as reasons.
+
+    One `alert.raised` per client and session: a reason that joins a session alert stored before
+    raises nothing (it reopens that alert in the lists instead). Notes (good news) raise nothing.
+    """
+    candidates = [
+        alert for alert in alerts if alert.category == Alert.Category.ALERT and alert.withdrawn_at is None
+    ]
+    if not candidates:
+        return {}
+    leads: dict[tuple[int, str], int] = {}
+    for client_id, session_key, alert_id in Alert.objects.filter(
+        client_id__in=ints_in({alert.client_id for alert in candidates}),
+        session_key__in={alert.session_key for alert in candidates},
+        category=Alert.Category.ALERT,
+        withdrawn_at__isnull=True,
+    ).values_list("client_id", "session_key", "id"):
+        key = (client_id, session_key)
+        leads[key] = min(alert_id, leads.get(key, alert_id))
+    started: dict[int, list[Alert]] = {}
+    batch_ids = {alert.id for alert in candidates}
+    for alert in sorted(candidates, key=lambda alert: alert.id):
+        lead = leads.get((alert.client_id, alert.session_key), alert.id)
+        if lead in batch_ids:
+            started.setdefault(lead, []).append(alert)
+    return started
 
 
 def webhook_correction_record(*, response: Response, event: str, reason: str, changed_by: str) -> list[int]:
@@ -343,6 +374,18 @@ def _alert_payload(alert: Alert, client_external_id: str) -> dict:
         "client": client_external_id,
         "message": alert.message,
         "details": alert.details,
+    }
+
+
+def _session_alert_payload(lead: int, reasons: list[Alert], client_external_id: str) -> dict:
+    """The top reason's fields (as a one-reason alert reads), the session, and every reason, highest priority first."""
+    ordered = sorted(reasons, key=lambda alert: (-PRIORITY_RANK.get(alert.priority, 0), alert.id))
+    return {
+        **_alert_payload(ordered[0], client_external_id),
+        "alert": lead,
+        "session": reasons[0].session_key,
+        "kinds": list(dict.fromkeys(alert.kind for alert in ordered)),
+        "reasons": [_alert_payload(alert, client_external_id) for alert in ordered],
     }
 
 
