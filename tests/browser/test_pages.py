@@ -169,4 +169,8 @@ def test_the_form_page_on_a_phone_has_no_serious_accessibility_violations(
     page.click("button[type=submit]")
     page.wait_for_selector("#error-summary")
     assert _axe(page, f"{name}-errors") == []
+    # What the client reads about their answers is in the page's language too.
+    expected = "Bitte beantworten Sie diese Frage." if page.locator("html").get_attribute("lang") == "de" \
+        else "Please answer this question."
+    assert page.locator("#item-1-error").text_content() == expected
     context.close()
