@@ -24,7 +24,7 @@ from questionnaires.admin.filters import (
     ScoreQuestionnaireFilter,
 )
 from questionnaires.admin.scoping import ScopedAdmin, ScopedInline
-from questionnaires.admin.tenancy import VIEW, Tenancy, is_operator, may
+from questionnaires.admin.tenancy import VIEW, Tenancy, is_operator, may, scoped
 from questionnaires.models import Alert, QuestionnaireVersion, Response, Score
 from questionnaires.selectors.alerts import (
     PRIORITY_RANK,
@@ -232,7 +232,7 @@ class AlertKindFilter(SessionReasonFilter):
     parameter_name = "kind"
 
     def lookups(self, request, model_admin):
-        kinds = Alert.objects.order_by().values_list("kind", flat=True).distinct()
+        kinds = scoped(Alert.objects.all(), request.user, ALERTS).order_by().values_list("kind", flat=True).distinct()
         return [(kind, kind) for kind in sorted(kinds)[:50]]
 
     def reason_filter(self, value: str) -> Q:
