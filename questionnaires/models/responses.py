@@ -135,9 +135,9 @@ class Score(models.Model):
 class Alert(models.Model):
     """One reason a session needs a clinician's eye (or a note of good news); stored once per response and kind.
 
-    What people see is one alert per client and session that lists its reasons: every open row of
-    the session, grouped by `selectors.alerts` (rows stay per response so a correction withdraws
-    exactly the reasons of the version it replaces). `category` tells alerts from notes: recovery,
+    What people see is one alert per client and session that lists its reasons: the live rows of one
+    client, category and `session_key`, grouped by `selectors.alerts` (rows stay per response so a
+    correction withdraws exactly the reasons of the version it replaces). `category` tells alerts from notes: recovery,
     leaving the clinical range, reliable improvement and repair are good news, not work.
     """
 
