@@ -13,12 +13,13 @@ from questionnaires.models.goals import Goal
 from questionnaires.models.metrics import MetricRollup
 from questionnaires.models.plans import MeasurementPlan
 from questionnaires.models.questionnaire_versions import QuestionnaireVersion
-from questionnaires.models.responses import Alert, Response, ResponseRevision, Score
+from questionnaires.models.responses import Alert, Response, ResponseRevision, Score, alert_session_key
 from questionnaires.models.scoring_failures import ScoringFailure
 from questionnaires.models.webhooks import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "Alert",
+    "alert_session_key",
     "AuditEvent",
     "CareNotice",
     "CareSession",
