@@ -165,7 +165,7 @@ def _alert_events(receiver: Receiver) -> list[dict]:
     return [call["event"]["data"] for call in receiver.calls if call["event"]["type"] == "alert.raised"]
 
 
-def test_one_alert_raised_per_client_and_session_and_a_later_reason_joins_it_and_reopens_it(north, scored, settings):
+def test_one_alert_raised_per_client_and_session_a_later_reason_joins_it_and_a_risk_reason_is_still_sent(north, scored, settings):
     settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
     with Receiver() as receiver:
         receiver.allow(settings)
@@ -176,8 +176,13 @@ def test_one_alert_raised_per_client_and_session_and_a_later_reason_joins_it_and
         assert api.post(f"/api/v1/alerts/{alert['id']}/acknowledge/").json()["acknowledged_at"] is not None
         # The same session's PHQ-9, scored later, says risk (item 9 above 0): a reason of the same alert.
         later = scored(north, "phq-9", phq9(0, 0, 0, 0, 0, 0, 0, 0, 1), session=5, days=35)
-    [event] = _alert_events(receiver)
+    # The session alert was raised once; the risk reason that joined it is sent on its own (same alert id), so
+    # an integration that follows webhooks alone still hears of every risk item.
+    event, risk = _alert_events(receiver)
     assert (event["kinds"], event["session"], event["response"]) == (["low_alliance", "low_item"], "5", first["id"])
+    assert (risk["alert"], risk["kinds"], risk["priority"], risk["response"]) == (
+        event["alert"], ["risk"], "high", later["id"]
+    )
     [alert_now] = api.get("/api/v1/alerts/").json()["results"]
     assert alert_now["id"] == alert["id"]
     assert (alert_now["kind"], alert_now["priority"]) == ("risk", "high")  # risk on top of its reasons
@@ -186,7 +191,7 @@ def test_one_alert_raised_per_client_and_session_and_a_later_reason_joins_it_and
     # Acknowledging stamped the reasons it had; the new one opens the alert again.
     assert alert_now["acknowledged_at"] is None
     assert [reason["acknowledged_at"] is not None for reason in alert_now["reasons"]] == [False, True, True]
-    assert WebhookDelivery.objects.filter(event="alert.raised").count() == 1
+    assert WebhookDelivery.objects.filter(event="alert.raised").count() == 2
 
 
 def test_positive_notes_never_raise_an_alert_raised_webhook(north, scored, settings):
