@@ -38,6 +38,7 @@ from questionnaires.api.views.clients import (
 from questionnaires.api.views.corrections import ResponseHistoryView, ResponseRetractView
 from questionnaires.api.views.equity import BackgroundCategoryListView, ClientBackgroundView, EquityView
 from questionnaires.api.views.goals import GoalDetailView, GoalListView
+from questionnaires.api.views.outcomes import EpisodeOutcomeView, OutcomesView
 from questionnaires.api.views.plans import ClientDueView, ClinicPlanView, EpisodePlanView, MyDueView
 from questionnaires.api.views.questionnaires import QuestionnaireDetailView, QuestionnaireListView
 from questionnaires.api.views.responses import ResponseBatchView, ResponseDetailView, ResponseListView
@@ -97,6 +98,9 @@ v1_patterns = [
     route("episodes/{episode_id}/measurement-plan", EpisodePlanView, "episode-measurement-plan"),
     route("clients/{external_id}/due", ClientDueView, "client-due"),
     route("me/due", MyDueView, "my-due"),
+    # Outcomes and adherence per episode and clinic-wide.
+    route("episodes/{episode_id}/outcome", EpisodeOutcomeView, "episode-outcome"),
+    route("outcomes", OutcomesView, "outcomes"),
 ]
 
 

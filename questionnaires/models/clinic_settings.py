@@ -57,6 +57,15 @@ class ClinicCareSettings(models.Model):
     allow_parallel_episodes = models.BooleanField(
         default=False, help_text="A client may have more than one active episode (e.g. individual and group work)."
     )
+    client_progress = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=(
+            'Which instruments a client sees in their own progress, e.g. {"srs": true, "phq-9": false}. '
+            "Unlisted: outcome, symptom and goal instruments are shown, alliance instruments are not "
+            "(some clinics keep alliance results from clients)."
+        ),
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -21,6 +21,7 @@ from questionnaires.models import CareSession, ClinicCareSettings, EpisodeOfCare
 from questionnaires.principals import Principal
 from questionnaires.services.clients import external_id_problem
 from questionnaires.services.errors import Conflict, InvalidInput
+from questionnaires.services.outcome_rollups import outcomes_refresh_on_commit
 from questionnaires.validation import Problem
 
 EPISODE_FIELDS = frozenset(
@@ -270,6 +271,7 @@ def episode_update(*, principal: Principal, episode: EpisodeOfCare, body: Mappin
             if clinicians is not None:
                 episode.clinicians.set(clinicians)
             _onto_caseload(episode.client, [*(primary or []), *(clinicians or [])])
+            outcomes_refresh_on_commit(episode_ids=[episode.pk])
     except IntegrityError:
         raise Conflict(
             "An episode with this external_id already exists in the clinic.",
@@ -287,6 +289,9 @@ def sessions_renumber(*, episode_ids: Iterable[int]) -> None:
     Call inside the transaction that changed attendance or start times. Per episode: one read and
     at most two updates (sessions whose number changed, and their responses).
     """
+    episode_ids = list(episode_ids)
+    # Attendance or start times changed: the episodes' adherence and outcomes follow after commit.
+    outcomes_refresh_on_commit(episode_ids=episode_ids)
     for episode_id in sorted(set(episode_ids)):
         sessions = (
             CareSession.objects.select_for_update()

@@ -1,0 +1,128 @@
+"""Outcomes and adherence over REST: `/episodes/{id}/outcome/` and the clinic-wide `/outcomes/`."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from questionnaires.api.parsing import date_range
+from questionnaires.api.views.base import ApiView, problem_docs
+from questionnaires.api.views.care import EpisodeScopedView
+from questionnaires.api.views.clients import STAFF_AND_KEYS
+from questionnaires.selectors.episode_outcomes import episode_outcome_get
+from questionnaires.selectors.outcome_rollups import PERIODS, outcome_tables
+from questionnaires.services.errors import InvalidInput
+from questionnaires.validation import Problem
+
+EpisodeOutcomeSerializer = inline_serializer(
+    "EpisodeOutcome",
+    {
+        "episode": serializers.IntegerField(),
+        "status": serializers.CharField(),
+        "end_date": serializers.DateField(allow_null=True),
+        "adherence": serializers.DictField(),
+        "outcomes": serializers.ListField(child=serializers.DictField()),
+    },
+)
+OutcomesSerializer = inline_serializer(
+    "Outcomes",
+    {
+        "group_by": serializers.CharField(),
+        "period": serializers.CharField(),
+        "min_cell": serializers.IntegerField(),
+        "results": serializers.ListField(child=serializers.DictField()),
+    },
+)
+CHOICES = {"group_by": ("clinic", "clinician"), "period": PERIODS}
+DEFAULTS = {"group_by": "clinic", "period": "month"}
+
+
+class EpisodeOutcomeView(EpisodeScopedView):
+    allowed_kinds = STAFF_AND_KEYS
+    audit_object_type = "episode"
+    audit_actions = {"GET": "read"}
+    serializer_class = EpisodeOutcomeSerializer
+
+    @extend_schema(
+        responses={200: EpisodeOutcomeSerializer, **problem_docs(401, 403, 404, 429)},
+        summary="The episode's adherence and, per outcome instrument, first and last score, change and recovery",
+        description=(
+            "Client-rated scores linked to the episode's sessions (retracted ones left out, amended ones in their "
+            "current version). An instrument counts with scores from two or more sessions; reliable improvement "
+            "/ deterioration use the instrument's published reliable-change value, caseness its clinical cut-off; "
+            "recovered = case at the first score and not at the last; reliably recovered = recovered and reliably "
+            "improved. Attendance rate = attended / (attended + did not attend + cancelled by client). See the "
+            "README, 'Outcomes and adherence'."
+        ),
+    )
+    def get(self, request: Request, episode_id: str) -> Response:
+        episode = self.visible_episode(episode_id)
+        outcome = episode_outcome_get(episode=episode)
+        self.audit(action="read", object_ids=[episode.pk], detail=f"outcome, client {episode.client.external_id}")
+        return Response(outcome)
+
+
+class OutcomesView(ApiView):
+    allowed_kinds = STAFF_AND_KEYS
+    audit_object_type = "outcomes"
+    audit_actions = {"GET": "read"}
+    query_parameters = frozenset({"group_by", "period", "from", "to"})
+    serializer_class = OutcomesSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("group_by", str, enum=CHOICES["group_by"], description="default `clinic`"),
+            OpenApiParameter("period", str, enum=CHOICES["period"], description="episodes' end; default `month`"),
+            OpenApiParameter("from", str, description="first day, YYYY-MM-DD (its period is included)"),
+            OpenApiParameter("to", str, description="last period start, YYYY-MM-DD"),
+        ],
+        responses={200: OutcomesSerializer, **problem_docs(400, 401, 403, 429)},
+        summary="Recovery, reliable improvement and deterioration, dropout and attendance of finished episodes",
+        description=(
+            "Read from rollups the workers keep current, per period of the episodes' end and per clinic or primary "
+            "clinician. Every rate comes with its numerator, n and a 95% Wilson interval. Cells resting on fewer "
+            "than METRICS_MIN_CELL episodes are suppressed, and so is a second cell wherever one suppressed "
+            "clinician cell could be derived from the clinic total; a clinician sees only their own cells, and "
+            "no clinic cell from which subtracting their own would leave fewer than METRICS_MIN_CELL episodes or "
+            "a single colleague. These are associations in routine data, not effects of any one clinician."
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        query = _parsed(request.query_params)
+        principal = self.principal
+        is_clinician = principal.kind == "clinician"
+        results = outcome_tables(
+            clinic_id=principal.clinic_id,
+            group_by=query["group_by"],
+            period=query["period"],
+            date_from=query["from"],
+            date_to=query["to"],
+            clinician_ids=[principal.user_id] if is_clinician else None,
+            viewer_clinician_id=principal.user_id if is_clinician else None,
+        )
+        self.audit(action="read", detail=f"outcomes by {query['group_by']}")
+        return Response(
+            {
+                "group_by": query["group_by"],
+                "period": query["period"],
+                "min_cell": settings.METRICS_MIN_CELL,
+                "results": results,
+            }
+        )
+
+
+def _parsed(params) -> dict:
+    problems: list[Problem] = []
+    query: dict = {}
+    for name, allowed in CHOICES.items():
+        value = params.get(name, DEFAULTS[name])
+        if value not in allowed:
+            problems.append(Problem(name, f"one of {', '.join(allowed)}", "invalid_choice"))
+        query[name] = value
+    query.update(date_range(params, problems))
+    if problems:
+        raise InvalidInput("The outcomes query is not valid; see errors.", problems)
+    return query
