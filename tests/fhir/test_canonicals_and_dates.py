@@ -50,7 +50,7 @@ def test_own_canonicals_aliases_relative_references_and_loinc_form_urls_are_acce
 ):
     posted = north_fhir.post("/fhir/QuestionnaireResponse", phq9(north.client.external_id, canonical))
     assert posted.status_code == 201, posted.content
-    assert Response.objects.get().questionnaire_version.version == "1.0.0"  # LOINC's |2.77 is not our version
+    assert Response.objects.get().questionnaire_version.version == "1.1.0"  # LOINC's |2.77 is not our version
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from questionnaires.api.parsing import date_range
 from questionnaires.api.views.base import ApiView, problem_docs
 from questionnaires.api.views.care import EpisodeScopedView
 from questionnaires.api.views.clients import STAFF_AND_KEYS
+from questionnaires.selectors.client_progress import client_progress
 from questionnaires.selectors.episode_outcomes import episode_outcome_get
 from questionnaires.selectors.outcome_rollups import PERIODS, outcome_tables
 from questionnaires.services.errors import InvalidInput
@@ -34,6 +35,13 @@ OutcomesSerializer = inline_serializer(
         "period": serializers.CharField(),
         "min_cell": serializers.IntegerField(),
         "results": serializers.ListField(child=serializers.DictField()),
+    },
+)
+ProgressSerializer = inline_serializer(
+    "ClientProgress",
+    {
+        "instruments": serializers.ListField(child=serializers.DictField()),
+        "goals": serializers.ListField(child=serializers.DictField()),
     },
 )
 CHOICES = {"group_by": ("clinic", "clinician"), "period": PERIODS}
@@ -126,3 +134,25 @@ def _parsed(params) -> dict:
     if problems:
         raise InvalidInput("The outcomes query is not valid; see errors.", problems)
     return query
+
+
+class MyProgressView(ApiView):
+    allowed_kinds = frozenset({"client_token"})
+    audit_object_type = "progress"
+    audit_actions = {"GET": "read"}
+    serializer_class = ProgressSerializer
+
+    @extend_schema(
+        responses={200: ProgressSerializer, **problem_docs(401, 403, 429)},
+        summary="For a client's app: the client's own progress on the instruments their clinic shows, and goals",
+        description=(
+            "Only this client's own ratings (never a clinician's), only on instruments the clinic shows clients "
+            "(alliance instruments are hidden unless the clinic turns them on), as date, session and total with a "
+            "plain-words summary; never bands, flags or alerts."
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        client = self.principal.therapy_client
+        body = client_progress(client=client)
+        self.audit(action="read", object_ids=[client.external_id])
+        return Response(body)
