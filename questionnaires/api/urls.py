@@ -38,7 +38,7 @@ from questionnaires.api.views.clients import (
 from questionnaires.api.views.corrections import ResponseHistoryView, ResponseRetractView
 from questionnaires.api.views.equity import BackgroundCategoryListView, ClientBackgroundView, EquityView
 from questionnaires.api.views.goals import GoalDetailView, GoalListView
-from questionnaires.api.views.outcomes import EpisodeOutcomeView, MyProgressView, OutcomesView
+from questionnaires.api.views.outcomes import EarlyAllianceView, EpisodeOutcomeView, MyProgressView, OutcomesView
 from questionnaires.api.views.plans import ClientDueView, ClinicPlanView, EpisodePlanView, MyDueView
 from questionnaires.api.views.questionnaires import QuestionnaireDetailView, QuestionnaireListView
 from questionnaires.api.views.responses import ResponseBatchView, ResponseDetailView, ResponseListView
@@ -101,6 +101,7 @@ v1_patterns = [
     # Outcomes and adherence per episode and clinic-wide.
     route("episodes/{episode_id}/outcome", EpisodeOutcomeView, "episode-outcome"),
     route("outcomes", OutcomesView, "outcomes"),
+    route("outcomes/early-alliance", EarlyAllianceView, "outcomes-early-alliance"),
     route("me/progress", MyProgressView, "my-progress"),
 ]
 

@@ -13,6 +13,7 @@ from questionnaires.api.views.base import ApiView, problem_docs
 from questionnaires.api.views.care import EpisodeScopedView
 from questionnaires.api.views.clients import STAFF_AND_KEYS
 from questionnaires.selectors.client_progress import client_progress
+from questionnaires.selectors.early_alliance import NoCutoff, early_alliance_table
 from questionnaires.selectors.episode_outcomes import episode_outcome_get
 from questionnaires.selectors.outcome_rollups import PERIODS, outcome_tables
 from questionnaires.services.errors import InvalidInput
@@ -156,3 +157,74 @@ class MyProgressView(ApiView):
         body = client_progress(client=client)
         self.audit(action="read", object_ids=[client.external_id])
         return Response(body)
+
+
+EarlyAllianceSerializer = inline_serializer(
+    "EarlyAlliance",
+    {
+        "alliance": serializers.CharField(),
+        "outcome": serializers.CharField(),
+        "cutoff": serializers.DictField(),
+        "early_scores": serializers.IntegerField(),
+        "wording": serializers.CharField(),
+        "groups": serializers.ListField(child=serializers.DictField()),
+    },
+)
+
+
+class EarlyAllianceView(ApiView):
+    allowed_kinds = STAFF_AND_KEYS
+    audit_object_type = "outcomes"
+    audit_actions = {"GET": "read"}
+    query_parameters = frozenset({"alliance", "outcome", "group_by", "from", "to"})
+    serializer_class = EarlyAllianceSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("alliance", str, description="alliance instrument with a cut-off; default `srs`"),
+            OpenApiParameter("outcome", str, description="outcome instrument for reliable recovery; default `ors`"),
+            OpenApiParameter("group_by", str, enum=CHOICES["group_by"], description="default `clinic`"),
+            OpenApiParameter("from", str, description="episodes ended on or after, YYYY-MM-DD"),
+            OpenApiParameter("to", str, description="episodes ended on or before, YYYY-MM-DD"),
+        ],
+        responses={200: EarlyAllianceSerializer, **problem_docs(400, 401, 403, 429)},
+        summary="Early alliance (mean of the first three client ratings, banded at the cut-off) against dropout "
+                "and reliable recovery",
+        description=(
+            "Finished episodes grouped by their early alliance, per clinic or primary clinician: dropout and "
+            "reliable-recovery rates with n and 95% Wilson intervals. Small cells are suppressed, with "
+            "complementary cells so none can be derived from the others. An association, never a cause."
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        problems: list[Problem] = []
+        group_by = params.get("group_by", "clinic")
+        if group_by not in CHOICES["group_by"]:
+            problems.append(Problem("group_by", "one of clinic, clinician", "invalid_choice"))
+        dates = date_range(params, problems)
+        alliance, outcome = params.get("alliance", "srs")[:64], params.get("outcome", "ors")[:64]
+        if problems:
+            raise InvalidInput("The early-alliance query is not valid; see errors.", problems)
+        is_clinician = self.principal.kind == "clinician"
+        try:
+            table = early_alliance_table(
+                clinic_id=self.principal.clinic_id, alliance_id=alliance, outcome_id=outcome, group_by=group_by,
+                date_from=dates["from"], date_to=dates["to"],
+                clinician_ids=[self.principal.user_id] if is_clinician else None,
+                viewer_clinician_id=self.principal.user_id if is_clinician else None,
+            )
+        except NoCutoff:
+            raise InvalidInput(
+                "This alliance instrument publishes no cut-off, so its early alliance has no bands.",
+                [Problem("alliance", "no published cut-off (e.g. use srs)", "invalid")],
+            ) from None
+        except LookupError as error:
+            name = "alliance" if error.args[0] == alliance else "outcome"
+            raise InvalidInput(
+                "Unknown instrument; see errors.",
+                [Problem(name, "an alliance instrument (e.g. srs)" if name == "alliance"
+                         else "a client-rated outcome instrument (e.g. ors)", "invalid")],
+            ) from None
+        self.audit(action="read", detail=f"early alliance {alliance} against {outcome} by {group_by}")
+        return Response(table)
