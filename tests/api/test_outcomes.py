@@ -135,3 +135,22 @@ def test_another_clinic_sees_nothing_and_bad_parameters_are_problems(clinic_with
     assert {error["field"] for error in bad.json()["errors"]} == {"group_by", "period", "from"}
     unknown = north.api().get("/api/v1/outcomes/", {"questionnaire": "phq-9"})
     assert unknown.status_code == 400
+
+
+def test_the_supervision_report_gains_adherence_and_episode_outcomes_with_intervals(clinic_with_outcomes):
+    north, a, b, c = clinic_with_outcomes
+    report = staff_api(north.supervisor).get(
+        "/api/v1/clinicians/north-clinician/report/", {"questionnaire": "srs", "outcome": "phq-9"}
+    ).json()
+    mine, clinic = report["episodes"]["clinician"], report["episodes"]["clinic"]
+    assert mine["episodes"] == 6 and clinic["episodes"] == 12
+    assert mine["dropout"] == {"n": 6, "count": 2, "share": round(2 / 6, 4), "ci95": interval(2, 6),
+                               "suppressed": False}
+    assert mine["attendance"]["count"] == 12 and mine["attendance"]["n"] == 15  # 12 attended, 3 no-shows
+    assert mine["outcome"]["recovery"]["count"] == 4 and mine["outcome"]["recovery"]["n"] == 6
+    assert clinic["outcome"]["reliable_deterioration"]["count"] == 1
+    # C's single episode is below METRICS_MIN_CELL: suppressed in C's report.
+    small = staff_api(north.supervisor).get(
+        "/api/v1/clinicians/north-c/report/", {"questionnaire": "srs", "outcome": "phq-9"}
+    ).json()["episodes"]["clinician"]
+    assert small["dropout"]["suppressed"] and small["episodes"] is None
