@@ -43,5 +43,9 @@ urlpatterns = [
     re_path(
         rf"^Observation/{ID.format('observation_id')}/?$", views.ObservationReadView.as_view(), name="observation-read"
     ),
+    re_path(
+        rf"^EpisodeOfCare/{ID.format('episode_id')}/\$outcome/?$", views.EpisodeOutcomeView.as_view(),
+        name="episodeofcare-outcome",
+    ),
     re_path(r"^(?P<unmatched>.*)$", views.not_found, name="not-found"),
 ]

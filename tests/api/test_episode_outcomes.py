@@ -153,3 +153,23 @@ def test_another_clinics_episode_outcome_is_a_404_and_a_client_token_is_refused(
 
     own = client_token_api(TherapyClient.objects.get(external_id="private"))
     assert own.get(f"/api/v1/episodes/{episode_id}/outcome/").status_code in (403, 404)
+
+
+def test_fhir_serves_the_episode_outcome_as_observations_that_validate(north, south):
+    from fhir.resources.R4B.bundle import Bundle
+
+    episode_id = episode_with_scores(north, "fhir-one", "phq-9", [16, 12, 8],
+                                     extra_sessions=("did_not_attend",))
+    answer = north.api().get(f"/fhir/EpisodeOfCare/{episode_id}/$outcome")
+    assert answer.status_code == 200, answer.content
+    bundle = Bundle.model_validate(answer.json())  # fhir.resources R4B: valid FHIR
+    assert bundle.type == "collection"
+    resources = {entry.resource.id: entry.resource for entry in bundle.entry}
+    phq = resources[f"episode-{episode_id}-phq-9"]
+    assert phq.focus[0].reference == f"EpisodeOfCare/{episode_id}" and float(phq.valueQuantity.value) == -8
+    flags = {component.code.coding[0].code: component.valueBoolean for component in phq.component
+             if component.valueBoolean is not None}
+    assert flags["episode-reliably-recovered"] is True and flags["episode-reliable-deterioration"] is False
+    adherence = resources[f"episode-{episode_id}-adherence"]
+    assert float(adherence.valueQuantity.value) == 75.0  # 3 attended of 3 + 1 no-show
+    assert south.api().get(f"/fhir/EpisodeOfCare/{episode_id}/$outcome").status_code == 404
