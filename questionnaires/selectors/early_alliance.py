@@ -116,7 +116,7 @@ def early_alliance_table(
     for episode_id, mean in means.items():
         fact = facts[episode_id]
         band = "low" if compare(mean, comparison, cutoff) else "adequate"
-        outcome = instrument_outcome(rules[outcome_id], fact.points.get(outcome_id, []))
+        outcome = instrument_outcome(rules[outcome_id], fact.summaries.get(outcome_id))
         counts[band][fact.primary_clinician_id or 0] += 1
         groups = [None] if group_by == "clinic" else ([fact.primary_clinician_id] if fact.primary_clinician_id else [])
         if group_by == "clinician":

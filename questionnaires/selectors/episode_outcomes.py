@@ -22,19 +22,18 @@ Rules (each instrument's values are declared and cited in its plugin):
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Count
 
 from questionnaires.contract import Questionnaire
-from questionnaires.models import CareSession, EpisodeOfCare, Response
+from questionnaires.models import CareSession, EpisodeOfCare, QuestionnaireVersion, Response, Score
 from questionnaires.registry import get_registry
 from questionnaires.scoring import compare, to_decimal
-from questionnaires.selectors.metrics import counted_scores
 
 OUTCOME_CONSTRUCTS = ("outcome", "symptom", "goals")
 MIN_SCORED_SESSIONS = 2
@@ -81,26 +80,26 @@ def outcome_rules() -> dict[str, OutcomeRule]:
 
 
 @dataclass(frozen=True)
-class Point:
-    """One scored session on one instrument."""
+class Summary:
+    """One instrument's scores over one episode: first and last total (with their session numbers), sessions scored."""
 
-    session_id: int
-    session_number: int | None
-    session_start: datetime
-    authored_at: datetime
-    total: Decimal
+    first: Decimal
+    last: Decimal
+    first_session: int | None
+    last_session: int | None
+    sessions: int
 
 
-def instrument_outcome(rule: OutcomeRule, points: list[Point]) -> dict:
-    """One instrument's outcome over an episode, from its points in any order.
+def instrument_outcome(rule: OutcomeRule, summary: Summary | None) -> dict:
+    """One instrument's outcome over an episode.
 
-    Shape: {"questionnaire", "scored_sessions", "counted", "first", "last", "change",
-    "reliable_improvement", "reliable_deterioration", "case_at_first", "case_at_last", "recovered",
-    "reliably_recovered", "reliable_change", "clinical_cutoff"}. Totals are floats; a flag is null
-    where the instrument declares no rule for it or fewer than two sessions were scored.
+    Shape: {"questionnaire", "scored_sessions", "counted", "first", "first_session", "last",
+    "last_session", "change", "reliable_improvement", "reliable_deterioration", "case_at_first",
+    "case_at_last", "recovered", "reliably_recovered", "reliable_change", "clinical_cutoff"}. Totals
+    are floats; a flag is null where the instrument declares no rule for it or fewer than two
+    sessions were scored.
     """
-    ordered = sorted(points, key=lambda point: (point.session_start, point.authored_at))
-    sessions = len({point.session_id for point in ordered})
+    sessions = summary.sessions if summary else 0
     shaped: dict = {
         "questionnaire": rule.questionnaire_id,
         "scored_sessions": sessions,
@@ -111,13 +110,14 @@ def instrument_outcome(rule: OutcomeRule, points: list[Point]) -> dict:
         "reliable_change": None if rule.reliable_change is None else float(rule.reliable_change),
         "clinical_cutoff": None if rule.cutoff is None else {"value": float(rule.cutoff), "case_when": rule.comparison},
     }
-    if ordered:
-        shaped.update(first=float(ordered[0].total), first_session=ordered[0].session_number)
+    if summary is None:
+        return shaped
+    shaped.update(first=float(summary.first), first_session=summary.first_session)
     if not shaped["counted"]:
         return shaped
-    first, last = ordered[0].total, ordered[-1].total
+    first, last = summary.first, summary.last
     improvement = (last - first) if rule.direction == "higher_is_better" else (first - last)
-    shaped.update(last=float(last), last_session=ordered[-1].session_number, change=float(last - first))
+    shaped.update(last=float(last), last_session=summary.last_session, change=float(last - first))
     if rule.reliable_change is not None:
         shaped["reliable_improvement"] = improvement >= rule.reliable_change
         shaped["reliable_deterioration"] = -improvement >= rule.reliable_change
@@ -156,6 +156,65 @@ def adherence(attendance_counts: dict[str, int], *, status: str, end_reason: str
     }
 
 
+SUMMARY_SQL = """
+SELECT episode_id, questionnaire_id, MAX(session_rank),
+       MAX(CASE WHEN rn_first = 1 THEN total END), MAX(CASE WHEN rn_first = 1 THEN number END),
+       MAX(CASE WHEN rn_last = 1 THEN total END), MAX(CASE WHEN rn_last = 1 THEN number END)
+FROM (
+    SELECT s.episode_id AS episode_id, qv.questionnaire_id AS questionnaire_id, sc.total AS total,
+           s.number AS number,
+           ROW_NUMBER() OVER (PARTITION BY s.episode_id, qv.questionnaire_id
+                              ORDER BY s.scheduled_start, r.authored_at, r.id) AS rn_first,
+           ROW_NUMBER() OVER (PARTITION BY s.episode_id, qv.questionnaire_id
+                              ORDER BY s.scheduled_start DESC, r.authored_at DESC, r.id DESC) AS rn_last,
+           DENSE_RANK() OVER (PARTITION BY s.episode_id, qv.questionnaire_id ORDER BY r.session_id) AS session_rank
+    FROM {score} sc
+    JOIN {response} r ON r.id = sc.response_id
+    JOIN {version} qv ON qv.id = r.questionnaire_version_id
+    JOIN {session} s ON s.id = r.session_id
+    WHERE r.status = %s AND r.rater = %s AND sc.plugin_version = qv.version AND {where}
+) ranked
+GROUP BY episode_id, questionnaire_id
+"""
+
+
+def score_summaries(
+    *, questionnaire_ids: list[str], episode_ids: list[int] | None = None, clinic_ids: list[int] | None = None
+) -> Iterator[tuple[int, str, Summary]]:
+    """First and last counted client score and scored sessions per (episode, instrument), in one query.
+
+    The rows are those of `counted_scores()` (scored, current version) that are client-rated and
+    linked to a session; first and last by session start, then authored time. Window functions
+    work alike on PostgreSQL and SQLite, so the full recompute and a single episode share this read.
+    """
+    if not questionnaire_ids or episode_ids == []:
+        return
+    conditions, params = [], [Response.Status.SCORED.value, Response.Rater.CLIENT.value]
+    conditions.append(f"qv.questionnaire_id IN ({', '.join(['%s'] * len(questionnaire_ids))})")
+    params.extend(questionnaire_ids)
+    if episode_ids is not None:
+        conditions.append(f"s.episode_id IN ({', '.join(['%s'] * len(episode_ids))})")
+        params.extend(episode_ids)
+    if clinic_ids is not None:
+        conditions.append(f"r.clinic_id IN ({', '.join(['%s'] * len(clinic_ids))})")
+        params.extend(clinic_ids)
+    sql = SUMMARY_SQL.format(
+        score=Score._meta.db_table, response=Response._meta.db_table, version=QuestionnaireVersion._meta.db_table,
+        session=CareSession._meta.db_table, where=" AND ".join(conditions),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for episode_id, questionnaire_id, sessions, first, first_number, last, last_number in cursor:
+            yield episode_id, questionnaire_id, Summary(
+                _decimal(first), _decimal(last), first_number, last_number, int(sessions)
+            )
+
+
+def _decimal(value) -> Decimal:
+    # SQLite hands a NUMERIC column back as int or float: through str, 26.3 stays 26.3.
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
 @dataclass
 class EpisodeFacts:
     """What the outcome of one episode is computed from."""
@@ -168,39 +227,42 @@ class EpisodeFacts:
     end_reason: str
     end_date: date | None
     attendance: dict[str, int]
-    points: dict[str, list[Point]]
+    summaries: dict[str, Summary]
 
 
 def episode_facts(
-    episode_ids: Iterable[int], *, rules: dict[str, OutcomeRule] | None = None
+    episode_ids: Iterable[int] | None, *, rules: dict[str, OutcomeRule] | None = None,
+    clinic_ids: Iterable[int] | None = None,
 ) -> dict[int, EpisodeFacts]:
-    """The facts of these episodes in three queries (episodes, attendance counts, scores)."""
-    ids = list(episode_ids)
+    """The facts of these episodes (None: every episode, of `clinic_ids` if given) in three queries."""
+    ids = None if episode_ids is None else list(episode_ids)
+    clinics = None if clinic_ids is None else list(clinic_ids)
     rules = outcome_rules() if rules is None else rules
     facts: dict[int, EpisodeFacts] = {}
-    for episode_id, clinic_id, client_id, clinician_id, status, end_reason, end_date in EpisodeOfCare.objects.filter(
-        pk__in=ids
-    ).values_list("pk", "clinic_id", "client_id", "primary_clinician_id", "status", "end_reason", "end_date"):
+    episodes = EpisodeOfCare.objects.all()
+    sessions = CareSession.objects.all()
+    if ids is not None:
+        episodes, sessions = episodes.filter(pk__in=ids), sessions.filter(episode_id__in=ids)
+    if clinics is not None:
+        episodes, sessions = episodes.filter(clinic_id__in=clinics), sessions.filter(clinic_id__in=clinics)
+    for episode_id, clinic_id, client_id, clinician_id, status, end_reason, end_date in episodes.values_list(
+        "pk", "clinic_id", "client_id", "primary_clinician_id", "status", "end_reason", "end_date"
+    ).order_by():
         facts[episode_id] = EpisodeFacts(
-            episode_id, clinic_id, client_id, clinician_id, status, end_reason, end_date, {}, defaultdict(list)
+            episode_id, clinic_id, client_id, clinician_id, status, end_reason, end_date, {}, {}
         )
     if not facts:
         return facts
     for episode_id, attendance, count in (
-        CareSession.objects.filter(episode_id__in=list(facts)).values_list("episode_id", "attendance")
-        .annotate(count=Count("pk")).order_by()
+        sessions.values_list("episode_id", "attendance").annotate(count=Count("pk")).order_by()
     ):
-        facts[episode_id].attendance[attendance] = count
-    scores = counted_scores().filter(
-        response__session__episode_id__in=list(facts),
-        response__rater=Response.Rater.CLIENT,
-        response__questionnaire_version__questionnaire_id__in=list(rules),
-    ).values_list(
-        "response__session__episode_id", "response__questionnaire_version__questionnaire_id", "response__session_id",
-        "response__session__number", "response__session__scheduled_start", "response__authored_at", "total",
-    )
-    for episode_id, questionnaire_id, session_id, number, start, authored, total in scores:
-        facts[episode_id].points[questionnaire_id].append(Point(session_id, number, start, authored, Decimal(total)))
+        if episode_id in facts:
+            facts[episode_id].attendance[attendance] = count
+    for episode_id, questionnaire_id, summary in score_summaries(
+        episode_ids=None if ids is None else list(facts), clinic_ids=clinics, questionnaire_ids=list(rules)
+    ):
+        if episode_id in facts:
+            facts[episode_id].summaries[questionnaire_id] = summary
     return facts
 
 
@@ -212,8 +274,8 @@ def episode_outcome(facts: EpisodeFacts, rules: dict[str, OutcomeRule]) -> dict:
         "end_date": facts.end_date.isoformat() if facts.end_date else None,
         "adherence": adherence(facts.attendance, status=facts.status, end_reason=facts.end_reason),
         "outcomes": [
-            instrument_outcome(rules[questionnaire_id], points)
-            for questionnaire_id, points in sorted(facts.points.items())
+            instrument_outcome(rules[questionnaire_id], summary)
+            for questionnaire_id, summary in sorted(facts.summaries.items())
             if questionnaire_id in rules
         ],
     }

@@ -145,21 +145,15 @@ def _apply(deltas: dict[CellKey, Counter]) -> None:
 
 
 def outcomes_recomputed(*, clinic_ids: Iterable[int] | None = None) -> tuple[dict[CellKey, Counter], list]:
-    """Every cell and record computed from scratch (episodes read in chunks)."""
+    """Every cell and record computed from scratch: three set-wise queries, then one pass per episode."""
     rules = outcome_rules()
-    episodes = EpisodeOfCare.objects.order_by("pk")
-    if clinic_ids is not None:
-        episodes = episodes.filter(clinic_id__in=list(clinic_ids))
-    ids = list(episodes.values_list("pk", flat=True))
     cells: dict[CellKey, Counter] = defaultdict(Counter)
     records = []
-    for start in range(0, len(ids), CHUNK * 4):
-        facts = episode_facts(ids[start:start + CHUNK * 4], rules=rules)
-        for episode_facts_row in facts.values():
-            record = _record(episode_facts_row, rules)
-            if record.period_start is not None:
-                _add(cells, record.clinic_id, record.clinician_key, record.period_start, record.cells, sign=1)
-            records.append(record)
+    for facts in episode_facts(None, rules=rules, clinic_ids=clinic_ids).values():
+        record = _record(facts, rules)
+        if record.period_start is not None:
+            _add(cells, record.clinic_id, record.clinician_key, record.period_start, record.cells, sign=1)
+        records.append(record)
     return cells, records
 
 
