@@ -200,6 +200,13 @@ ISOLATION: dict[str, list[Probe] | tuple[str, str]] = {
     ],
     "client-due": [Probe("GET", "/api/v1/clients/{client}/due/")],
     "my-due": [Probe("GET", "/api/v1/me/due/", allowed=frozenset({200, 403}))],
+    # Outcomes and adherence.
+    "episode-outcome": [Probe("GET", "/api/v1/episodes/{episode}/outcome/")],
+    "outcomes": [Probe("GET", "/api/v1/outcomes/?group_by=clinician", allowed=frozenset({200, 403}))],
+    "outcomes-early-alliance": [
+        Probe("GET", "/api/v1/outcomes/early-alliance/?group_by=clinician", allowed=frozenset({200, 403})),
+    ],
+    "my-progress": [Probe("GET", "/api/v1/me/progress/", allowed=frozenset({200, 403}))],
 }
 
 
