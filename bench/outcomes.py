@@ -242,7 +242,7 @@ def main() -> int:
     print(f"incremental update: 1,000 new scores, {refreshed} episodes refreshed in {incremental * 1000:.0f} ms; "
           f"limit: those episodes' read alone {refresh_floor * 1000:.0f} ms")
 
-    _, key = clinic_api_key_create(clinic=clinic, name=f"bench-outcomes-{int(time.time())}")
+    _, key = clinic_api_key_create(clinic=clinic, name=f"bench-outcomes-{int(time.time())}", actor="bench")
     since = (date.today() - timedelta(days=92)).isoformat()
     clinician_path = f"/api/v1/outcomes/?group_by=clinician&period=month&from={since}"
     processes = harness.Processes()
