@@ -204,10 +204,11 @@ def score_summaries(
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        for episode_id, questionnaire_id, sessions, first, first_number, last, last_number in cursor:
-            yield episode_id, questionnaire_id, Summary(
-                _decimal(first), _decimal(last), first_number, last_number, int(sessions)
-            )
+        rows = cursor.fetchall()  # one round of fetching: a row-by-row iteration cost seconds on a full recompute
+    for episode_id, questionnaire_id, sessions, first, first_number, last, last_number in rows:
+        yield episode_id, questionnaire_id, Summary(
+            _decimal(first), _decimal(last), first_number, last_number, int(sessions)
+        )
 
 
 def _decimal(value) -> Decimal:
