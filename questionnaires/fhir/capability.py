@@ -95,6 +95,19 @@ def capability_statement(*, base: str, software_version: str = "1.0.0") -> dict:
                 "the X-Correction-Reason header."
             )
         resources.append(entry)
+    resources.append({
+        "type": "EpisodeOfCare",
+        "profile": "http://hl7.org/fhir/StructureDefinition/EpisodeOfCare",
+        "operation": [{
+            "name": "outcome",
+            "definition": f"{base}/OperationDefinition/episode-outcome",
+            "documentation": (
+                "GET EpisodeOfCare/<id>/$outcome: a collection Bundle of Observations focused on the episode, one "
+                "per outcome instrument (first, last, change, reliable change, caseness, recovery) and one for "
+                "adherence (attendance, dropout)."
+            ),
+        }],
+    })
     return validated(
         {
             "resourceType": "CapabilityStatement",

@@ -16,7 +16,8 @@ def test_metadata_is_a_valid_capability_statement_without_credentials(db):
     assert statement.fhirVersion == "4.0.1"
     assert "application/fhir+json" in statement.format
     resources = {resource.type: resource for resource in statement.rest[0].resource}
-    assert set(resources) == {"Questionnaire", "QuestionnaireResponse", "Observation", "Patient"}
+    assert set(resources) == {"Questionnaire", "QuestionnaireResponse", "Observation", "Patient", "EpisodeOfCare"}
+    assert [operation.name for operation in resources["EpisodeOfCare"].operation] == ["outcome"]
     assert {i.code for i in resources["QuestionnaireResponse"].interaction} >= {"create", "read", "search-type"}
     response_params = {p.name for p in resources["QuestionnaireResponse"].searchParam}
     assert {"subject", "questionnaire", "status", "authored", "author"} <= response_params
