@@ -58,40 +58,70 @@ def outcomes_refresh_on_commit(*, episode_ids: Iterable[int] = (), response_ids:
 def outcomes_refresh(*, episode_ids: Sequence[int] = (), response_ids: Sequence[UUID | str] = ()) -> int:
     """Bring these episodes' (and the responses' episodes') rollup contributions up to date; returns episodes seen."""
     ids = {int(episode_id) for episode_id in episode_ids}
-    if response_ids:
-        ids.update(
-            Response.objects.filter(pk__in=list(response_ids), session__isnull=False)
-            .values_list("session__episode_id", flat=True).distinct()
-        )
-    ordered = sorted(ids)
     rules = outcome_rules()
-    for start in range(0, len(ordered), CHUNK):
-        _refresh_chunk(ordered[start:start + CHUNK], rules)
-    return len(ordered)
+    # Episodes reached only through scored responses need only those responses' instruments read again:
+    # the other instruments' counts are taken over from the episode's record (see `_refresh_chunk`).
+    touched: dict[int, set[str]] = defaultdict(set)
+    if response_ids:
+        for episode_id, questionnaire_id in (
+            Response.objects.filter(pk__in=list(response_ids), session__isnull=False)
+            .values_list("session__episode_id", "questionnaire_version__questionnaire_id").distinct()
+        ):
+            if episode_id not in ids:
+                touched[episode_id].add(questionnaire_id)
+    whole = sorted(ids)
+    for start in range(0, len(whole), CHUNK):
+        _refresh_chunk(whole[start:start + CHUNK], rules)
+    partly = sorted(touched)
+    for start in range(0, len(partly), CHUNK):
+        chunk = partly[start:start + CHUNK]
+        _refresh_chunk(chunk, rules, instruments=set().union(*(touched[episode_id] for episode_id in chunk)))
+    return len(whole) + len(partly)
 
 
-def _refresh_chunk(episode_ids: list[int], rules: dict) -> None:
+def _refresh_chunk(episode_ids: list[int], rules: dict, *, instruments: set[str] | None = None) -> None:
+    """Recompute these episodes' contributions; with `instruments`, read only those instruments' scores.
+
+    A partial read keeps the record's counts of the other instruments, which is exact while the
+    episode's month and clinician are those of its record (their scores did not change); any
+    episode whose record is missing or differs is read again in full.
+    """
     with transaction.atomic():
         locked = list(
             EpisodeOfCare.objects.select_for_update().filter(pk__in=episode_ids).order_by("pk")
             .values_list("pk", flat=True)
         )
-        facts = episode_facts(locked, rules=rules)
+        read_rules = rules if instruments is None else {key: rule for key, rule in rules.items() if key in instruments}
+        facts = episode_facts(locked, rules=read_rules)
         records = {record.episode_id: record for record in EpisodeOutcomeRecord.objects.filter(episode_id__in=locked)}
-        deltas: dict[CellKey, Counter] = defaultdict(Counter)
-        fresh: list[EpisodeOutcomeRecord] = []
+        fresh: dict[int, EpisodeOutcomeRecord] = {}
+        again: list[int] = []
         for episode_id in locked:
+            record = _record(facts[episode_id], read_rules)
+            old = records.get(episode_id)
+            if instruments is not None:
+                if old is None or (old.period_start, old.clinician_key) != (record.period_start, record.clinician_key):
+                    again.append(episode_id)
+                    continue
+                for key, figures in old.cells.items():
+                    if key and key not in read_rules and key in rules:
+                        record.cells[key] = figures
+            fresh[episode_id] = record
+        if again:
+            full = episode_facts(again, rules=rules)
+            for episode_id in again:
+                fresh[episode_id] = _record(full[episode_id], rules)
+        deltas: dict[CellKey, Counter] = defaultdict(Counter)
+        for episode_id, record in fresh.items():
             old = records.get(episode_id)
             if old is not None and old.period_start is not None:
                 _add(deltas, old.clinic_id, old.clinician_key, old.period_start, old.cells, sign=-1)
-            record = _record(facts[episode_id], rules)
             if record.period_start is not None:
                 _add(deltas, record.clinic_id, record.clinician_key, record.period_start, record.cells, sign=1)
-            fresh.append(record)
         # Removed episodes (cascade) take their records with them; their cells are fixed by a recompute.
         _apply(deltas)
         EpisodeOutcomeRecord.objects.bulk_create(
-            fresh, update_conflicts=True, unique_fields=["episode"],
+            list(fresh.values()), update_conflicts=True, unique_fields=["episode"],
             update_fields=["clinic", "clinician_key", "period_start", "cells", "updated_at"],
         )
 
