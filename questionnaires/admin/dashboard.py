@@ -231,11 +231,14 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         context["completion_chart"] = completion_chart(
             clinic=clinic, period=period, starts=starts, questionnaire_ids=questionnaire_ids
         )
-        context["outcome_charts"] = [
+        outcome_charts = [
             recovery_dropout_chart(clinic=clinic, starts=period_starts(period="month", count=12,
                                                                        today=timezone.now().date())),
             *early_alliance_charts(clinic=clinic),
         ]
+        # A chart whose every cell is suppressed would be an empty frame: name it instead.
+        context["outcome_charts"] = [chart for chart in outcome_charts if chart.points]
+        context["outcome_charts_empty"] = [chart.title for chart in outcome_charts if not chart.points]
         context["min_cell"] = settings.METRICS_MIN_CELL
         audit_record(
             actor=admin_actor(request),
