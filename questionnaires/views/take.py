@@ -28,6 +28,7 @@ from questionnaires.dynamic_items import definition_for_client
 from questionnaires.models import ClientToken, Response
 from questionnaires.principals import Principal
 from questionnaires.registry import get_registry
+from questionnaires.selectors.client_progress import client_progress
 from questionnaires.selectors.due import client_form_offer
 from questionnaires.selectors.responses import response_get_visible
 from questionnaires.services.audit import audit_denial_record, audit_record
@@ -324,7 +325,13 @@ def take_done(request: HttpRequest, token: str, response_id: str) -> HttpRespons
         definition, language=preferred_language(request, definition)
     )["title"]
     _audit(principal, "read", object_type="response", object_ids=[str(response.pk)], detail="form confirmation")
-    context = {"token": token, "title": title, "response": response, "time_zone": _clinic_zone(principal)}
+    progress = client_progress(client=principal.therapy_client)
+    context = {
+        "token": token, "title": title, "response": response, "time_zone": _clinic_zone(principal),
+        "progress": [row for row in progress["instruments"]
+                     if row["questionnaire"] == response.questionnaire_version.questionnaire_id],
+        "goals": progress["goals"],
+    }
     return _render(request, "take/done.html", context)
 
 

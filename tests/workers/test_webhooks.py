@@ -165,7 +165,7 @@ def _alert_events(receiver: Receiver) -> list[dict]:
     return [call["event"]["data"] for call in receiver.calls if call["event"]["type"] == "alert.raised"]
 
 
-def test_one_alert_raised_per_client_and_session_a_later_reason_joins_it_and_a_risk_reason_is_still_sent(north, scored, settings):
+def test_one_alert_raised_per_session_a_later_reason_joins_it_and_a_risk_reason_is_still_sent(north, scored, settings):
     settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
     with Receiver() as receiver:
         receiver.allow(settings)
