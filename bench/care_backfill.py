@@ -1,4 +1,4 @@
-"""Cost of the course-of-care backfill (migration 0018, `manage.py backfill_course_of_care`) on generated history.
+"""Cost of the course-of-care backfill (migration 0020, `manage.py backfill_course_of_care`) on generated history.
 
 Run: .venv/bin/python bench/care_backfill.py --rows 200000
 COPYs N scored responses with no episodes (generate_data's clinic: 10,000 clients over two years),

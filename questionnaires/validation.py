@@ -17,11 +17,22 @@ from questionnaires.definition_cache import PerDefinition
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a submission: `field` is a path such as `answers.4`."""
+    """One thing wrong with a submission: `field` is a path such as `answers.4`.
+
+    `params` (pairs, so the problem stays hashable) name what the message says in words, for a page
+    that words it again in its own language: `rule` tells apart messages that share a code
+    (`range`, `places`, `multiple`, `whole`, `finite`), and `min`, `max`, `step`, `places`, `options`,
+    `missing`, `allowed` are the numbers. The API shows only field, message and code.
+    """
 
     field: str
     message: str
     code: str = "invalid"
+    params: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def arguments(self) -> dict[str, str]:
+        return dict(self.params)
 
 
 @dataclass(frozen=True)
@@ -72,9 +83,9 @@ def validate_answers(
             continue
         if value is None:
             continue
-        number, message, code = _convert(rule, value)
+        number, message, code, params = _convert(rule, value)
         if message:
-            problems.append(Problem(f"{field_prefix}.{key}", message, code))
+            problems.append(Problem(f"{field_prefix}.{key}", message, code, params))
         else:
             converted[key] = number  # type: ignore[assignment]
     for link_id in plan.always_required:
@@ -90,6 +101,7 @@ def validate_answers(
                     f"{len(missing)} scored items are missing ({', '.join(missing)}); "
                     f"at most {plan.allowed_missing} may be left out",
                     "too_many_missing",
+                    (("missing", str(len(missing))), ("allowed", str(plan.allowed_missing))),
                 )
             )
         else:
@@ -98,35 +110,38 @@ def validate_answers(
     return converted, problems
 
 
-def _convert(rule: _ItemRule, value: Any) -> tuple[Number | None, str, str]:
-    """The accepted number, or an empty number with a message and code saying why not."""
+Params = tuple[tuple[str, str], ...]
+
+
+def _convert(rule: _ItemRule, value: Any) -> tuple[Number | None, str, str, Params]:
+    """The accepted number, or an empty number with a message, code and params saying why not."""
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        return None, "must be a number", "invalid_type"
+        return None, "must be a number", "invalid_type", (("rule", "number"),)
     if rule.type == "choice":
         whole = _whole(value)
         if whole is None or whole not in rule.options:
-            return None, f"must be one of {rule.options_text}", "not_an_option"
-        return whole, "", ""
+            return None, f"must be one of {rule.options_text}", "not_an_option", (("options", rule.options_text),)
+        return whole, "", "", ()
     if rule.type == "integer":
         whole = _whole(value)
         if whole is None:
-            return None, "must be a whole number", "invalid_type"
+            return None, "must be a whole number", "invalid_type", (("rule", "whole"),)
         number = Decimal(whole)
-        message = _range_message(rule, number)
-        return (None, message, "out_of_range") if message else (whole, "", "")
+        message, params = _range_message(rule, number)
+        return (None, message, "out_of_range", params) if message else (whole, "", "", ())
     try:
         number = value if isinstance(value, Decimal) else Decimal(str(value)) if isinstance(value, float) \
             else Decimal(value)
     except (InvalidOperation, ValueError):
-        return None, "must be a number", "invalid_type"
+        return None, "must be a number", "invalid_type", (("rule", "number"),)
     if not number.is_finite():
-        return None, "must be a finite number", "invalid_type"
-    message = _range_message(rule, number)
+        return None, "must be a finite number", "invalid_type", (("rule", "finite"),)
+    message, params = _range_message(rule, number)
     if message:
-        return None, message, "out_of_range"
+        return None, message, "out_of_range", params
     if rule.quantum is not None:
         number = number.quantize(rule.quantum)
-    return number, "", ""
+    return number, "", "", ()
 
 
 def _whole(value: int | float | Decimal) -> int | None:
@@ -139,17 +154,23 @@ def _whole(value: int | float | Decimal) -> int | None:
     return None
 
 
-def _range_message(rule: _ItemRule, number: Decimal) -> str:
+def _range_message(rule: _ItemRule, number: Decimal) -> tuple[str, Params]:
     assert rule.minimum is not None and rule.maximum is not None and rule.step is not None
     if not rule.minimum <= number <= rule.maximum:
-        return f"must be between {rule.range_text}"
+        return f"must be between {rule.range_text}", (
+            ("rule", "range"), ("min", _plain(rule.minimum)), ("max", _plain(rule.maximum))
+        )
     if (number - rule.minimum) % rule.step != 0:
         step = rule.step.normalize().as_tuple()
         if step.digits == (1,) and isinstance(step.exponent, int) and step.exponent < 0:
             places = -step.exponent
-            return f"must have at most {places} decimal place{'s' if places > 1 else ''}"
-        return f"must be {_plain(rule.minimum)} plus a multiple of {_plain(rule.step)}"
-    return ""
+            return f"must have at most {places} decimal place{'s' if places > 1 else ''}", (
+                ("rule", "places"), ("places", str(places))
+            )
+        return f"must be {_plain(rule.minimum)} plus a multiple of {_plain(rule.step)}", (
+            ("rule", "multiple"), ("min", _plain(rule.minimum)), ("step", _plain(rule.step))
+        )
+    return "", ()
 
 
 def _build_plan(definition: Questionnaire) -> _Plan:

@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from alliance_api.celery import app
-from questionnaires.services.publishing import EXPORT_RUN, METRICS_ROLLUP, SCORE_BATCH, TASK_NAMES, WEBHOOK_DELIVER
+from questionnaires.services.publishing import (
+    EXPORT_RUN,
+    METRICS_ROLLUP,
+    OUTCOMES_REFRESH,
+    SCORE_BATCH,
+    TASK_NAMES,
+    WEBHOOK_DELIVER,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,7 +34,10 @@ def test_the_import_contracts_hold_layers_and_no_cycles():
 
 @pytest.mark.parametrize(
     ("name", "queue"),
-    [(SCORE_BATCH, "scoring"), (METRICS_ROLLUP, "aggregation"), (WEBHOOK_DELIVER, "webhooks"), (EXPORT_RUN, "exports")],
+    [
+        (SCORE_BATCH, "scoring"), (METRICS_ROLLUP, "aggregation"), (OUTCOMES_REFRESH, "aggregation"),
+        (WEBHOOK_DELIVER, "webhooks"), (EXPORT_RUN, "exports"),
+    ],
 )
 def test_each_task_published_by_name_is_registered_and_routed_to_its_queue(name, queue):
     assert name in TASK_NAMES

@@ -218,7 +218,7 @@ def test_the_refresh_is_a_nightly_beat_task_on_the_aggregation_queue():
     from django_celery_beat.models import PeriodicTask
 
     name = "questionnaires.metrics_expected_change_refresh"
-    migration = importlib.import_module("questionnaires.migrations.0020_expected_change_curves")
+    migration = importlib.import_module("questionnaires.migrations.0019_expected_change_curves")
     PeriodicTask.objects.filter(name=name).delete()
     migration.create_refresh_schedule(apps, None)
     task = PeriodicTask.objects.get(name=name)

@@ -1,4 +1,4 @@
-"""Migration 0018 (and `manage.py backfill_course_of_care`): data from before the course of care gets one
+"""Migration 0020 (and `manage.py backfill_course_of_care`): data from before the course of care gets one
 episode per client, its responses grouped into attended sessions by session number or by the clinic's
 calendar day, unattributed responses credited to the session's clinician, and rollups equal to a recompute."""
 
@@ -19,8 +19,8 @@ from questionnaires.services.metrics import metrics_recompute
 from tests.factories import ClinicFactory, MembershipFactory, TherapyClientFactory
 from tests.migration_tools import migrate_to, migrate_to_latest
 
-BEFORE = [("questionnaires", "0017_care_operations")]
-AFTER = [("questionnaires", "0018_course_of_care_backfill")]
+BEFORE = [("questionnaires", "0019_expected_change_curves")]
+AFTER = [("questionnaires", "0020_course_of_care_backfill")]
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 
 

@@ -128,6 +128,7 @@ CORE_10 = Questionnaire(
     recall_period="the last week",
     construct="symptom",
     direction="lower_is_better",
+    # Clinical cut-off (caseness) 11 and reliable change 6 points: Barkham et al. (2013), as cited above.
     reliable_change=Decimal(6),
     clinical_cutoff=Decimal(11),
     clinical_cutoff_comparison=">=",

@@ -2,8 +2,14 @@
 
 Scoring after Spitzer et al. (2006): total = sum of the seven items (0–21), severity bands at
 5, 10 and 15; 10 or more screens positive.
+
+Version 1.1.0 adopts the outcome conventions of NHS Talking Therapies (National Collaborating Centre
+for Mental Health (2024). NHS Talking Therapies for anxiety and depression manual, v7): caseness at a
+total of 8 or more (the clinical cut-off used for recovery, below the screening cut-off of 10) and a
+reliable change of 4 points. Items, total and bands are unchanged; scores of 1.0.0 keep their version.
 """
 
+from dataclasses import replace
 from decimal import Decimal
 
 from questionnaires.contract import LOINC, AnswerOption, Band, Code, Example, Item, Questionnaire, Scoring
@@ -123,4 +129,26 @@ GAD_7 = Questionnaire(
     examples=EXAMPLES,
 )
 
-QUESTIONNAIRES: tuple[Questionnaire, ...] = (GAD_7,)
+NHS_TALKING_THERAPIES = (
+    "National Collaborating Centre for Mental Health (2024). NHS Talking Therapies for anxiety and depression "
+    "manual, version 7. London: NHS England (caseness and reliable change of the PHQ-9 and GAD-7)."
+)
+
+GAD_7_1_1 = replace(
+    GAD_7,
+    version="1.1.0",
+    # Caseness at >= 8 and reliable change of 4 points: NHS Talking Therapies manual (v7).
+    reliable_change=Decimal(4),
+    clinical_cutoff=Decimal(8),
+    clinical_cutoff_comparison=">=",
+    scoring=replace(
+        GAD_7.scoring,
+        description=GAD_7.scoring.description.replace(
+            "10 or more screens positive.", "10 or more screens positive; caseness for recovery is 8 or more."
+        ),
+    ),
+    reference=f"{GAD_7.reference} Caseness (>= 8) and reliable change (4 points): {NHS_TALKING_THERAPIES}",
+)
+
+QUESTIONNAIRES: tuple[Questionnaire, ...] = (GAD_7_1_1,)
+"""Only the current version is loaded (as for CORE-10 1.1.0); stored 1.0.0 scores keep their version row."""

@@ -94,6 +94,9 @@ ORS = Questionnaire(
     recall_period="the last week, including today",
     construct="outcome",
     direction="higher_is_better",
+    # Adult clinical cut-off 25 (caseness below it) and reliable change 5 points: Miller et al. (2003), as cited
+    # above, and Miller, S. D. & Duncan, B. L. (2004). The Outcome and Session Rating Scales: administration and
+    # scoring manual. Chicago: Institute for the Study of Therapeutic Change.
     reliable_change=Decimal(5),
     clinical_cutoff=ADULT_CUTOFF,
     clinical_cutoff_comparison="<",

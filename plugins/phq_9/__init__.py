@@ -2,8 +2,14 @@
 
 Scoring after Kroenke et al. (2001): total = sum of items 1–9 (0–27), severity bands at 5, 10, 15
 and 20; item 9 (thoughts of death or self-harm) at 1 or more raises `risk` whatever the total.
+
+Version 1.1.0 adds the outcome conventions of NHS Talking Therapies (National Collaborating Centre
+for Mental Health (2024). NHS Talking Therapies for anxiety and depression manual, v7, appendix on
+measuring recovery): caseness at a total of 10 or more, and a reliable change of 6 points. Scores of
+1.0.0 keep their meaning: the items, total and bands are unchanged.
 """
 
+from dataclasses import replace
 from decimal import Decimal
 
 from questionnaires.contract import LOINC, AlertRule, AnswerOption, Band, Code, Example, Item, Questionnaire, Scoring
@@ -173,4 +179,20 @@ PHQ_9 = Questionnaire(
     examples=EXAMPLES,
 )
 
-QUESTIONNAIRES: tuple[Questionnaire, ...] = (PHQ_9,)
+NHS_TALKING_THERAPIES = (
+    "National Collaborating Centre for Mental Health (2024). NHS Talking Therapies for anxiety and depression "
+    "manual, version 7. London: NHS England (caseness and reliable change of the PHQ-9 and GAD-7)."
+)
+
+PHQ_9_1_1 = replace(
+    PHQ_9,
+    version="1.1.0",
+    # Caseness at >= 10 and reliable change of 6 points: NHS Talking Therapies manual (v7).
+    reliable_change=Decimal(6),
+    clinical_cutoff=Decimal(10),
+    clinical_cutoff_comparison=">=",
+    reference=f"{PHQ_9.reference} Caseness (>= 10) and reliable change (6 points): {NHS_TALKING_THERAPIES}",
+)
+
+QUESTIONNAIRES: tuple[Questionnaire, ...] = (PHQ_9_1_1,)
+"""Only the current version is loaded (as for CORE-10 1.1.0); stored 1.0.0 scores keep their version row."""

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from questionnaires.admin.auditing import admin_actor
 from questionnaires.admin.credentials import ClientTokenAdmin
+from questionnaires.admin.outcome_charts import early_alliance_charts, recovery_dropout_chart
 from questionnaires.admin.tenancy import client_or_404, clinic_from_query, is_operator, may, may_open
 from questionnaires.charts import Bar, Point, Series, bar_chart, line_chart
 from questionnaires.models import Clinic
@@ -36,6 +37,7 @@ from questionnaires.selectors.metrics import metric_cells
 from questionnaires.services.audit import audit_record
 from questionnaires.services.credentials import client_token_issue
 from questionnaires.services.metrics import metrics_recompute
+from questionnaires.services.outcome_rollups import outcomes_recompute
 
 PERIODS = {"month": 8, "week": 16}
 """How many periods the dashboard shows for each period kind."""
@@ -229,6 +231,14 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         context["completion_chart"] = completion_chart(
             clinic=clinic, period=period, starts=starts, questionnaire_ids=questionnaire_ids
         )
+        outcome_charts = [
+            recovery_dropout_chart(clinic=clinic, starts=period_starts(period="month", count=12,
+                                                                       today=timezone.now().date())),
+            *early_alliance_charts(clinic=clinic),
+        ]
+        # A chart whose every cell is suppressed would be an empty frame: name it instead.
+        context["outcome_charts"] = [chart for chart in outcome_charts if chart.points]
+        context["outcome_charts_empty"] = [chart.title for chart in outcome_charts if not chart.points]
         context["min_cell"] = settings.METRICS_MIN_CELL
         audit_record(
             actor=admin_actor(request),
@@ -246,8 +256,10 @@ def metrics_recompute_view(request: HttpRequest) -> HttpResponse:
     if not is_operator(request.user):
         raise PermissionDenied
     cells = metrics_recompute()
-    audit_record(actor=admin_actor(request), action="recompute", object_type="metrics", detail=f"{cells} cells")
-    messages.success(request, f"Recomputed the metrics: {cells} rollup cells.")
+    outcome_cells = outcomes_recompute()
+    audit_record(actor=admin_actor(request), action="recompute", object_type="metrics",
+                 detail=f"{cells} cells, {outcome_cells} outcome cells")
+    messages.success(request, f"Recomputed the metrics: {cells} rollup cells, {outcome_cells} outcome cells.")
     target = reverse("admin-dashboard")
     clinic = request.POST.get("clinic", "")
     if clinic and Clinic.objects.filter(slug=clinic).exists():

@@ -320,6 +320,18 @@ class AlertSerializer(serializers.Serializer):
     )
 
 
+class SessionAlertSerializer(AlertSerializer):
+    """One alert per client and session: the top reason's fields, the session's state and every reason.
+
+    `kinds` and `reasons` are absent with `sync=true`, which lists stored reasons one by one.
+    """
+
+    id = serializers.IntegerField(help_text="Its first stored reason's id; any reason's id addresses it.")
+    priority = serializers.ChoiceField(choices=["low", "normal", "high"], help_text="The highest of its reasons.")
+    kinds = serializers.ListField(child=serializers.CharField(), required=False, help_text="Its reasons' kinds.")
+    reasons = AlertSerializer(many=True, required=False, help_text="Highest priority first, then as raised.")
+
+
 class AlertSnoozeSerializer(serializers.Serializer):
     until = serializers.DateTimeField(help_text="Hidden from open lists until then; must be in the future.")
     reason = serializers.CharField(max_length=2000)

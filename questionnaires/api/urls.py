@@ -39,6 +39,7 @@ from questionnaires.api.views.corrections import ResponseHistoryView, ResponseRe
 from questionnaires.api.views.equity import BackgroundCategoryListView, ClientBackgroundView, EquityView
 from questionnaires.api.views.expected_change import ExpectedChangeView
 from questionnaires.api.views.goals import GoalDetailView, GoalListView
+from questionnaires.api.views.outcomes import EarlyAllianceView, EpisodeOutcomeView, MyProgressView, OutcomesView
 from questionnaires.api.views.plans import ClientDueView, ClinicPlanView, CompletionView, EpisodePlanView, MyDueView
 from questionnaires.api.views.questionnaires import QuestionnaireDetailView, QuestionnaireListView
 from questionnaires.api.views.responses import ResponseBatchView, ResponseDetailView, ResponseListView
@@ -101,6 +102,11 @@ v1_patterns = [
     # Not on track: the clinic's expected change curves.
     route("expected-change", ExpectedChangeView, "expected-change"),
     route("completion", CompletionView, "completion"),
+    # Outcomes and adherence per episode and clinic-wide.
+    route("episodes/{episode_id}/outcome", EpisodeOutcomeView, "episode-outcome"),
+    route("outcomes", OutcomesView, "outcomes"),
+    route("outcomes/early-alliance", EarlyAllianceView, "outcomes-early-alliance"),
+    route("me/progress", MyProgressView, "my-progress"),
 ]
 
 

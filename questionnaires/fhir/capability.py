@@ -155,6 +155,16 @@ def capability_statement(*, base: str, software_version: str = "1.0.0") -> dict:
             entry["conditionalUpdate"] = True
             entry["updateCreate"] = False
             entry["documentation"] = CARE_DOCUMENTATION[resource_type]
+        if resource_type == "EpisodeOfCare":
+            entry["operation"] = [{
+                "name": "outcome",
+                "definition": f"{base}/OperationDefinition/episode-outcome",
+                "documentation": (
+                    "GET EpisodeOfCare/<id>/$outcome: a collection Bundle of Observations focused on the episode, "
+                    "one per outcome instrument (first, last, change, reliable change, caseness, recovery) and one "
+                    "for adherence (attendance, dropout)."
+                ),
+            }]
         if not SEARCH_PARAMS.get(resource_type):
             del entry["searchParam"]
         resources.append(entry)

@@ -51,5 +51,9 @@ urlpatterns = [
     re_path(r"^Appointment/?$", care_views.AppointmentView.as_view(), name="appointment"),
     re_path(rf"^Appointment/{ID.format('object_id')}/?$", care_views.AppointmentReadView.as_view(),
             name="appointment-read"),
+    re_path(
+        rf"^EpisodeOfCare/{ID.format('episode_id')}/\$outcome/?$", views.EpisodeOutcomeView.as_view(),
+        name="episodeofcare-outcome",
+    ),
     re_path(r"^(?P<unmatched>.*)$", views.not_found, name="not-found"),
 ]

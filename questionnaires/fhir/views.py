@@ -24,6 +24,7 @@ from questionnaires.contract import Questionnaire
 from questionnaires.fhir.bundle import history_bundle, searchset_bundle
 from questionnaires.fhir.capability import capability_statement
 from questionnaires.fhir.codes import FHIR_JSON, canonical_base
+from questionnaires.fhir.episode_outcome import episode_outcome_observations, outcome_collection
 from questionnaires.fhir.errors import fhir_exception_handler
 from questionnaires.fhir.foreign_registration import (
     foreign_id,
@@ -54,7 +55,9 @@ from questionnaires.languages import language_from_header
 from questionnaires.models import Response, Score
 from questionnaires.principals import Principal
 from questionnaires.registry import get_registry
+from questionnaires.selectors.care import episode_get_visible
 from questionnaires.selectors.clients import clients_visible_to
+from questionnaires.selectors.episode_outcomes import episode_outcome_get
 from questionnaires.selectors.foreign_questionnaires import foreign_questionnaire_get, foreign_questionnaires_of
 from questionnaires.selectors.response_history import response_versions
 from questionnaires.selectors.responses import response_get_visible, responses_visible_to
@@ -516,6 +519,22 @@ class PatientReadView(FhirView):
             raise fhir_error(404, "not-found", f"Patient/{patient_id} is not known")
         self.audit(action="read", object_ids=[client.external_id])
         return self.resource(patient_resource(client, base=self.canonical))
+
+
+class EpisodeOutcomeView(FhirView):
+    """`GET /fhir/EpisodeOfCare/{id}/$outcome`: the episode's outcomes and adherence as Observations."""
+
+    audit_object_type = "fhir.EpisodeOfCare"
+    allowed_kinds = frozenset({"api_key", "clinician", "supervisor"})
+
+    def get(self, request: Any, episode_id: str) -> DRFResponse:
+        episode = episode_get_visible(principal=self.principal, episode_id=episode_id)
+        if episode is None:
+            raise fhir_error(404, "not-found", f"EpisodeOfCare/{episode_id} is not known")
+        outcome = episode_outcome_get(episode=episode)
+        self.audit(action="read", object_ids=[episode.pk])
+        resources = episode_outcome_observations(outcome, episode, base=self.canonical)
+        return self.resource(outcome_collection(resources, base=self.canonical))
 
 
 def _observation(score: Score, registry: Any, base: str) -> dict:

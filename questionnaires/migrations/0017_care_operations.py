@@ -27,7 +27,7 @@ def remove_care_notices_schedule(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('questionnaires', '0015_export_data_dictionary'),
+        ('questionnaires', '0016_alert_session_key'),
         ('django_celery_beat', '0019_alter_periodictasks_options'),
     ]
 

@@ -11,14 +11,16 @@ from questionnaires.models.exports import ExportJob
 from questionnaires.models.foreign_questionnaires import ForeignQuestionnaire
 from questionnaires.models.goals import Goal
 from questionnaires.models.metrics import MetricRollup
+from questionnaires.models.outcomes import EpisodeOutcomeRecord, OutcomeRollup
 from questionnaires.models.plans import MeasurementPlan
 from questionnaires.models.questionnaire_versions import QuestionnaireVersion
-from questionnaires.models.responses import Alert, Response, ResponseRevision, Score
+from questionnaires.models.responses import Alert, Response, ResponseRevision, Score, alert_session_key
 from questionnaires.models.scoring_failures import ScoringFailure
 from questionnaires.models.webhooks import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "Alert",
+    "alert_session_key",
     "AuditEvent",
     "CareNotice",
     "CareSession",
@@ -30,12 +32,14 @@ __all__ = [
     "ClinicAlertSettings",
     "ClinicCareSettings",
     "EpisodeOfCare",
+    "EpisodeOutcomeRecord",
     "ExpectedChangeCurve",
     "ExportJob",
     "ForeignQuestionnaire",
     "Goal",
     "MeasurementPlan",
     "MetricRollup",
+    "OutcomeRollup",
     "QuestionnaireVersion",
     "Response",
     "ResponseRevision",

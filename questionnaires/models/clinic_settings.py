@@ -67,6 +67,15 @@ class ClinicCareSettings(models.Model):
         help_text="The client's form page also lists instruments that are not due now (it always opens on what "
         "is due); clients without an active episode always see every instrument offered to them.",
     )
+    client_progress = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=(
+            'Which instruments a client sees in their own progress, e.g. {"srs": true, "phq-9": false}. '
+            "Unlisted: outcome, symptom and goal instruments are shown, alliance instruments are not "
+            "(some clinics keep alliance results from clients)."
+        ),
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class Response(models.Model):
@@ -133,9 +135,9 @@ class Score(models.Model):
 class Alert(models.Model):
     """One reason a session needs a clinician's eye (or a note of good news); stored once per response and kind.
 
-    What people see is one alert per client and session that lists its reasons: every open row of
-    the session, grouped by `selectors.alerts` (rows stay per response so a correction withdraws
-    exactly the reasons of the version it replaces). `category` tells alerts from notes: recovery,
+    What people see is one alert per client and session that lists its reasons: the live rows of one
+    client, category and `session_key`, grouped by `selectors.alerts` (rows stay per response so a
+    correction withdraws exactly the reasons of the version it replaces). `category` tells alerts from notes: recovery,
     leaving the clinical range, reliable improvement and repair are good news, not work.
     """
 
@@ -173,6 +175,11 @@ class Alert(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.CharField(max_length=150, blank=True, default="")
     reason = models.TextField(blank=True, default="", help_text="Why it was last snoozed or resolved.")
+    session_key = models.CharField(
+        max_length=32, blank=True, default="",
+        help_text="The client's session this reason belongs to: its number, else the day (YYYY-MM-DD) it was authored. "
+        "Rows of one client, category and session key are one alert.",
+    )
 
     class Meta:
         constraints = [
@@ -182,11 +189,28 @@ class Alert(models.Model):
                 name="alert_once_per_response_and_kind",
             ),
         ]
-        indexes = [models.Index(fields=["clinic", "acknowledged_at", "raised_at"], name="alert_clinic_open_idx")]
+        indexes = [
+            models.Index(fields=["clinic", "acknowledged_at", "raised_at"], name="alert_clinic_open_idx"),
+            models.Index(fields=["client", "category", "session_key"], name="alert_session_idx"),
+        ]
         ordering = ["-raised_at"]
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.client.external_id}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.session_key:
+            self.session_key = alert_session_key(self.response, self.raised_at)
+        super().save(*args, **kwargs)
+
+
+def alert_session_key(response: Response | None, raised_at: datetime | None = None) -> str:
+    """The session an alert row belongs to: the response's session number, else the local day it was
+    authored (the day it was raised for a row without a response)."""
+    if response is not None and response.session_number is not None:
+        return str(response.session_number)
+    when = response.authored_at if response is not None else (raised_at or timezone.now())
+    return timezone.localtime(when).date().isoformat()
 
 
 class ResponseRevision(models.Model):

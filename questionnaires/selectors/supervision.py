@@ -8,7 +8,7 @@ Intervals: Wilson for shares, Student's t for means (see `questionnaires.stats`)
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -18,12 +18,18 @@ from django.conf import settings
 from questionnaires.change_rules import fixed_reliable_change, jacobson_truax
 from questionnaires.contract import Questionnaire
 from questionnaires.metric_cells import is_below_cutoff, month_start
-from questionnaires.models import Alert, Response
+from questionnaires.models import Alert, OutcomeRollup, Response
 from questionnaires.registry import get_registry
 from questionnaires.scoring import to_decimal
 from questionnaires.selectors.alert_history import alert_settings, jacobson_truax_norms
 from questionnaires.selectors.metrics import counted_scores
 from questionnaires.stats import Interval, mean_interval, wilson_interval
+
+EPISODE_FIGURES = (
+    "episodes", "dropped_out", "planned_endings", "sessions_attended", "sessions_did_not_attend",
+    "sessions_cancelled_by_client", "case_at_first", "recovered", "reliably_recovered", "reliable_improvement",
+    "reliable_deterioration",
+)
 
 
 @dataclass(frozen=True)
@@ -298,4 +304,86 @@ def clinician_report(
         "outcomes": _outcomes(outcome, outcome_sessions, clinic_id, clinic_smallest),
     }
     report["trend"] = _trend(mine, clinic_sessions, smallest, viewer_clinician_id=viewer)
+    report["episodes"] = episode_blocks(
+        clinic_id=clinic_id, clinician_id=clinician.pk, outcome_questionnaire=outcome.id if outcome else None,
+        date_from=date_from, date_to=date_to, min_cell=smallest, viewer_clinician_id=viewer,
+    )
     return report
+
+
+def _episode_sums(rows, questionnaire_id: str) -> Counter:
+    total: Counter = Counter()
+    for row in rows:
+        if row["questionnaire_id"] == questionnaire_id:
+            total.update({name: row[name] for name in EPISODE_FIGURES})
+    return total
+
+
+def _episode_block(figures: Counter, outcome_questionnaire: str | None, outcome: Counter, min_cell: int) -> dict:
+    kept_or_missed = (figures["sessions_attended"] + figures["sessions_did_not_attend"]
+                      + figures["sessions_cancelled_by_client"])
+    block = {
+        "episodes": figures["episodes"] if figures["episodes"] >= min_cell else None,
+        "dropout": share_block(figures["dropped_out"], figures["episodes"], min_cell=min_cell),
+        "planned_ending": share_block(figures["planned_endings"], figures["episodes"], min_cell=min_cell),
+        "attendance": share_block(figures["sessions_attended"], kept_or_missed,
+                                  min_cell=min_cell if figures["episodes"] >= min_cell else HIDDEN),
+        "outcome": None,
+    }
+    if outcome_questionnaire:
+        block["outcome"] = {
+            "questionnaire": outcome_questionnaire,
+            "recovery": share_block(outcome["recovered"], outcome["case_at_first"], min_cell=min_cell),
+            "reliable_recovery": share_block(outcome["reliably_recovered"], outcome["case_at_first"],
+                                             min_cell=min_cell),
+            "reliable_improvement": share_block(outcome["reliable_improvement"], outcome["episodes"],
+                                                min_cell=min_cell),
+            "reliable_deterioration": share_block(outcome["reliable_deterioration"], outcome["episodes"],
+                                                  min_cell=min_cell),
+        }
+    return block
+
+
+def episode_blocks(
+    *, clinic_id: int, clinician_id: int, outcome_questionnaire: str | None, date_from: date | None,
+    date_to: date | None, min_cell: int, viewer_clinician_id: int | None,
+) -> dict:
+    """Adherence and episode outcomes of the clinician's ended episodes (as primary clinician) beside the clinic's.
+
+    Read from the outcome rollups (months of the episodes' end within from..to); each share with its
+    Wilson interval, suppressed below `min_cell` episodes (see `selectors.outcome_rollups`). For a
+    clinician reading their own report the clinic's figures are hidden where clinic minus theirs would
+    leave fewer than `min_cell` episodes or a single colleague.
+    """
+    rows = OutcomeRollup.objects.filter(clinic_id=clinic_id, questionnaire_id__in=["", outcome_questionnaire or ""])
+    if date_from is not None:
+        rows = rows.filter(period_start__gte=month_start(date_from))
+    if date_to is not None:
+        rows = rows.filter(period_start__lte=date_to)
+    fetched = list(rows.values("scope", "clinician_key", "questionnaire_id", *EPISODE_FIGURES))
+    clinic = [row for row in fetched if row["scope"] == OutcomeRollup.Scope.CLINIC]
+    own = [
+        row for row in fetched
+        if row["scope"] == OutcomeRollup.Scope.CLINICIAN and row["clinician_key"] == clinician_id
+    ]
+    clinic_min = min_cell
+    if viewer_clinician_id is not None:
+        clinic_total = _episode_sums(clinic, "")["episodes"]
+        own_total = _episode_sums(own, "")["episodes"]
+        colleagues = {row["clinician_key"] for row in fetched if row["scope"] == OutcomeRollup.Scope.CLINICIAN
+                      and row["clinician_key"] != clinician_id and row["questionnaire_id"] == "" and row["episodes"]}
+        unattributed = clinic_total - own_total - sum(
+            _episode_sums([row for row in fetched if row["scope"] == OutcomeRollup.Scope.CLINICIAN
+                           and row["clinician_key"] == key], "")["episodes"] for key in colleagues)
+        contributors = len(colleagues) + int(unattributed > 0)
+        remainder = clinic_total - own_total
+        if remainder and (remainder < min_cell or contributors < 2):
+            clinic_min = HIDDEN
+    outcome_id = outcome_questionnaire or ""
+    return {
+        "definition": "Ended episodes by month of their end; see the README, 'Outcomes and adherence'.",
+        "clinician": _episode_block(_episode_sums(own, ""), outcome_questionnaire,
+                                    _episode_sums(own, outcome_id), min_cell),
+        "clinic": _episode_block(_episode_sums(clinic, ""), outcome_questionnaire,
+                                 _episode_sums(clinic, outcome_id), clinic_min),
+    }

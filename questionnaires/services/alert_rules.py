@@ -25,7 +25,7 @@ from questionnaires.change_rules import (
     rupture_at,
 )
 from questionnaires.contract import Questionnaire
-from questionnaires.models import Alert, ClinicAlertSettings
+from questionnaires.models import Alert, ClinicAlertSettings, alert_session_key
 from questionnaires.models import Score as ScoreRow
 from questionnaires.registry import get_registry
 from questionnaires.scoring import compare, to_decimal
@@ -127,6 +127,7 @@ def _draft(item: ScoredResponse, kind: str, message: str, details: dict, priorit
         priority=Alert.Priority.LOW if note else PRIORITY.get(kind, priority or Alert.Priority.NORMAL),
         message=message,
         details=details,
+        session_key=alert_session_key(response),
     )
 
 

@@ -1,7 +1,9 @@
 """Acknowledging, snoozing and resolving alerts; raising them is the scoring workers' job.
 
-Snoozing and resolving act on the whole session alert (every open reason of that client's
-session), since that is the one alert a clinician sees, and each records why.
+Each acts on the whole session alert (every live reason of that client's session and category,
+`selectors.alerts.session_reasons`), since that is the one alert a clinician sees; snoozing and
+resolving record why. A reason raised later is not stamped, so it opens the alert again (see
+`selectors.alerts`).
 """
 
 from __future__ import annotations
@@ -12,42 +14,61 @@ from django.utils import timezone
 
 from questionnaires.models import Alert
 from questionnaires.principals import Principal
-from questionnaires.selectors.alerts import session_of
+from questionnaires.selectors.alerts import session_reasons
+
+
+def alerts_acknowledge(*, alerts: list[Alert], actor: str) -> list[Alert]:
+    """Stamp the unacknowledged reasons of these alerts' sessions; returns the rows stamped (the first stamp stays)."""
+    rows = _reasons_of(alerts).filter(acknowledged_at__isnull=True)
+    stamped = list(rows)
+    if stamped:
+        Alert.objects.filter(pk__in=[row.pk for row in stamped]).update(
+            acknowledged_at=timezone.now(), acknowledged_by=actor[:150]
+        )
+    return stamped
+
+
+def alerts_snooze(*, alerts: list[Alert], actor: str, until: datetime, reason: str) -> list[Alert]:
+    """Hide these alerts' sessions from open lists until `until` (a future time); returns the rows snoozed."""
+    rows = list(_reasons_of(alerts).filter(resolved_at__isnull=True))
+    if rows:
+        Alert.objects.filter(pk__in=[row.pk for row in rows]).update(snoozed_until=until, reason=reason)
+    return rows
+
+
+def alerts_resolve(*, alerts: list[Alert], actor: str, reason: str) -> list[Alert]:
+    """Close these alerts' sessions with why; returns the rows resolved (resolved ones keep their first resolution)."""
+    rows = list(_reasons_of(alerts).filter(resolved_at__isnull=True))
+    if rows:
+        Alert.objects.filter(pk__in=[row.pk for row in rows]).update(
+            resolved_at=timezone.now(), resolved_by=actor[:150], reason=reason
+        )
+    return rows
+
+
+def _reasons_of(alerts: list[Alert]):
+    ids: set[int] = set()
+    for alert in alerts:
+        ids.update(session_reasons(alert).values_list("pk", flat=True))
+    return Alert.objects.filter(pk__in=ids).order_by("id")
 
 
 def alert_acknowledge(*, alert: Alert, principal: Principal) -> Alert:
-    """Idempotent: acknowledging twice keeps the first time and person."""
-    if alert.acknowledged_at is None:
-        alert.acknowledged_at = timezone.now()
-        alert.acknowledged_by = principal.label[:150]
-        alert.save(update_fields=["acknowledged_at", "acknowledged_by"])
+    """Idempotent: acknowledging twice keeps the first time and person of each reason."""
+    alerts_acknowledge(alerts=[alert], actor=principal.label)
+    alert.refresh_from_db()
     return alert
-
-
-def _session_reasons(alert: Alert) -> list[Alert]:
-    """The live rows of the alert's client and session (the alert itself included)."""
-    candidates = Alert.objects.filter(
-        client_id=alert.client_id, withdrawn_at__isnull=True, resolved_at__isnull=True
-    ).select_related("response")
-    key = session_of(alert)
-    return [row for row in candidates if session_of(row) == key] or [alert]
 
 
 def alert_snooze(*, alert: Alert, principal: Principal, until: datetime, reason: str) -> Alert:
     """Hide the session's alert from open lists until `until` (a future time); `reason` is required."""
-    ids = [row.pk for row in _session_reasons(alert)]
-    Alert.objects.filter(pk__in=ids).update(snoozed_until=until, reason=reason)
+    alerts_snooze(alerts=[alert], actor=principal.label, until=until, reason=reason)
     alert.refresh_from_db()
     return alert
 
 
 def alert_resolve(*, alert: Alert, principal: Principal, reason: str) -> Alert:
     """Close the session's alert with why (e.g. "discussed in session 7"); resolving twice keeps the first."""
-    if alert.resolved_at is not None:
-        return alert
-    ids = [row.pk for row in _session_reasons(alert)]
-    Alert.objects.filter(pk__in=ids, resolved_at__isnull=True).update(
-        resolved_at=timezone.now(), resolved_by=principal.label[:150], reason=reason
-    )
+    alerts_resolve(alerts=[alert], actor=principal.label, reason=reason)
     alert.refresh_from_db()
     return alert

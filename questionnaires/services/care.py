@@ -24,6 +24,7 @@ from questionnaires.principals import Principal
 from questionnaires.services.clients import external_id_problem
 from questionnaires.services.corrections import session_responses_retract
 from questionnaires.services.errors import Conflict, InvalidInput
+from questionnaires.services.outcome_rollups import outcomes_refresh_on_commit
 from questionnaires.validation import Problem
 
 EPISODE_FIELDS = frozenset(
@@ -278,6 +279,7 @@ def episode_update(*, principal: Principal, episode: EpisodeOfCare, body: Mappin
             if clinicians is not None:
                 episode.clinicians.set(clinicians)
             _onto_caseload(episode.client, [*(primary or []), *(clinicians or [])])
+            outcomes_refresh_on_commit(episode_ids=[episode.pk])
     except IntegrityError:
         raise Conflict(
             "An episode with this external_id already exists in the clinic.",
@@ -299,6 +301,8 @@ def sessions_renumber(*, episode_ids: Iterable[int]) -> None:
     ids = sorted(set(episode_ids))
     if not ids:
         return
+    # Attendance or start times changed: the episodes' adherence and outcomes follow after commit.
+    outcomes_refresh_on_commit(episode_ids=ids)
     sessions = (
         CareSession.objects.select_for_update()
         .filter(episode_id__in=ids)

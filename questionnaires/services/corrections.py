@@ -30,6 +30,7 @@ from questionnaires.selectors.scores import latest_scores_for, score_as_dict
 from questionnaires.services.audit import audit_event_build
 from questionnaires.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from questionnaires.services.metrics import metrics_withdraw
+from questionnaires.services.outcome_rollups import outcomes_refresh_on_commit
 from questionnaires.services.responses import response_build
 from questionnaires.services.score_publisher import scoring_enqueue_soon
 from questionnaires.services.webhooks import webhook_correction_record, webhook_deliveries_publish_on_commit
@@ -190,6 +191,7 @@ def _correctable(principal: Principal, response_id: str) -> Response:
 def _locked(response_id) -> Response:
     """The row under lock, after its counted score has left the rollups (their alerts still counted there)."""
     metrics_withdraw(response_ids=[response_id])
+    outcomes_refresh_on_commit(response_ids=[response_id])
     return (
         Response.objects.select_for_update(of=("self",))
         .select_related("client", "questionnaire_version")

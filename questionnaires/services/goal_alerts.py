@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from questionnaires.models import Alert, Goal
+from questionnaires.models import Alert, Goal, alert_session_key
 from questionnaires.scoring import to_decimal
 from questionnaires.selectors.goals import goal_ratings
 from questionnaires.services.scored_responses import ScoredResponse
@@ -73,6 +73,7 @@ def goal_alerts_draft(*, scored: Sequence[ScoredResponse]) -> list[Alert]:
                         message=f"{len(stuck)} shared goal(s) show no progress over the last {sessions} sessions; "
                         "review the goal with the client.",
                         details={"goals": stuck, "sessions": sessions},
+                        session_key=alert_session_key(item.response),
                     )
                 )
     return drafts

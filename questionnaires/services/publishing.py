@@ -26,11 +26,13 @@ SCORE_BATCH = "questionnaires.score_batch"
 """Scoring queue: score these pending responses (`include_failed` to retry failed ones)."""
 METRICS_ROLLUP = "questionnaires.metrics_rollup"
 """Aggregation queue: add these scored responses to the clinic-wide rollups."""
+OUTCOMES_REFRESH = "questionnaires.metrics_outcomes_refresh"
+"""Aggregation queue: bring these episodes' outcome and adherence rollups up to date."""
 WEBHOOK_DELIVER = "questionnaires.webhook_deliver"
 """Webhooks queue: one delivery attempt."""
 EXPORT_RUN = "questionnaires.export_run"
 """Exports queue: build one export file."""
-TASK_NAMES = (SCORE_BATCH, METRICS_ROLLUP, WEBHOOK_DELIVER, EXPORT_RUN)
+TASK_NAMES = (SCORE_BATCH, METRICS_ROLLUP, OUTCOMES_REFRESH, WEBHOOK_DELIVER, EXPORT_RUN)
 
 BROKER_BACKOFF_SECONDS = 10.0
 """After a failed publish, skip publishing this long; the sweep catches up."""

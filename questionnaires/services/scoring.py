@@ -31,7 +31,7 @@ from questionnaires.models import Score as ScoreRow
 from questionnaires.registry import get_registry
 from questionnaires.scoring import score_answers
 from questionnaires.services.alert_rules import alerts_raise
-from questionnaires.services.publishing import METRICS_ROLLUP, SCORE_BATCH, WEBHOOK_DELIVER, publish
+from questionnaires.services.publishing import METRICS_ROLLUP, OUTCOMES_REFRESH, SCORE_BATCH, WEBHOOK_DELIVER, publish
 from questionnaires.services.scored_responses import ScoredResponse
 from questionnaires.services.webhooks import webhook_events_record
 from questionnaires.sql_arrays import quoted_table, uuid_array, uuids_in
@@ -251,6 +251,7 @@ def _after_scoring(scored_ids: list[str], delivery_ids: list[int]) -> None:
     """Hand the follow-up work to the aggregation and webhook queues; the sweep covers a lost publish."""
     if scored_ids:
         publish(METRICS_ROLLUP, args=[scored_ids], what=f"rollup of {len(scored_ids)} responses")
+        publish(OUTCOMES_REFRESH, kwargs={"response_ids": scored_ids}, what=f"outcomes of {len(scored_ids)} responses")
     for delivery_id in delivery_ids:
         if not publish(WEBHOOK_DELIVER, args=[delivery_id], what=f"webhook delivery {delivery_id}"):
             break

@@ -29,6 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from questionnaires.models import Alert, Response, TherapyClient, WebhookDelivery, WebhookSubscription
+from questionnaires.selectors.alerts import PRIORITY_RANK
 from questionnaires.services.errors import InvalidInput
 from questionnaires.services.publishing import WEBHOOK_DELIVER, publish
 from questionnaires.services.scored_responses import ScoredResponse
@@ -242,12 +243,13 @@ def webhook_events_record(*, scored: Sequence[ScoredResponse], alerts: Sequence[
         event_id = f"response.scored:{item.response.id}" + (f":v{version}" if version > 1 else "")
         payload = _scored_payload(item, external_ids[item.response.client_id])
         events.append((item.response.clinic_id, "response.scored", event_id, payload))
+    for event_id, lead, reasons in _session_alert_events(alerts):
+        payload = _session_alert_payload(lead, reasons, external_ids[reasons[0].client_id])
+        events.append((reasons[0].clinic_id, "alert.raised", event_id, payload))
     for alert in alerts:
-        event_id = f"alert.raised:{alert.id}"
-        payload = _alert_payload(alert, external_ids[alert.client_id])
-        events.append((alert.clinic_id, "alert.raised", event_id, payload))
-        if alert.kind == NOT_ON_TRACK:
+        if alert.kind == NOT_ON_TRACK and alert.withdrawn_at is None:
             # Its own event too, so an integration can follow only these; the details carry the curve's provenance.
+            payload = _alert_payload(alert, external_ids[alert.client_id])
             events.append((alert.clinic_id, NOT_ON_TRACK, f"{NOT_ON_TRACK}:{alert.id}", payload))
     return _deliveries_record(events, subscriptions)
 
@@ -262,6 +264,41 @@ def webhook_care_events_record(events: Sequence[tuple[int, str, str, dict]]) -> 
     for subscription in WebhookSubscription.objects.filter(clinic_id__in=clinic_ids, active=True):
         subscriptions.setdefault(subscription.clinic_id, []).append(subscription)
     return _deliveries_record(list(events), subscriptions) if subscriptions else []
+
+
+def _session_alert_events(alerts: Sequence[Alert]) -> list[tuple[str, int, list[Alert]]]:
+    """(event id, session alert id, reasons) of each `alert.raised` these rows send.
+
+    One `alert.raised` per client and session: a reason that joins a session alert stored before
+    raises nothing (it reopens that alert in the lists instead), except a high-priority reason
+    (a risk item): an integration that follows webhooks alone must hear of it, so it is sent as
+    `alert.raised` of the same session alert with an event id of its own. Notes (good news)
+    raise nothing.
+    """
+    candidates = [
+        alert for alert in alerts if alert.category == Alert.Category.ALERT and alert.withdrawn_at is None
+    ]
+    if not candidates:
+        return []
+    leads: dict[tuple[int, str], int] = {}
+    for client_id, session_key, alert_id in Alert.objects.filter(
+        client_id__in=ints_in({alert.client_id for alert in candidates}),
+        session_key__in={alert.session_key for alert in candidates},
+        category=Alert.Category.ALERT,
+        withdrawn_at__isnull=True,
+    ).values_list("client_id", "session_key", "id"):
+        key = (client_id, session_key)
+        leads[key] = min(alert_id, leads.get(key, alert_id))
+    started: dict[int, list[Alert]] = {}
+    escalated: list[tuple[str, int, list[Alert]]] = []
+    batch_ids = {alert.id for alert in candidates}
+    for alert in sorted(candidates, key=lambda alert: alert.id):
+        lead = leads.get((alert.client_id, alert.session_key), alert.id)
+        if lead in batch_ids:
+            started.setdefault(lead, []).append(alert)
+        elif alert.priority == Alert.Priority.HIGH:
+            escalated.append((f"alert.raised:{lead}:{alert.id}", lead, [alert]))
+    return [(f"alert.raised:{lead}", lead, reasons) for lead, reasons in started.items()] + escalated
 
 
 def webhook_correction_record(*, response: Response, event: str, reason: str, changed_by: str) -> list[int]:
@@ -360,6 +397,18 @@ def _alert_payload(alert: Alert, client_external_id: str) -> dict:
         "client": client_external_id,
         "message": alert.message,
         "details": alert.details,
+    }
+
+
+def _session_alert_payload(lead: int, reasons: list[Alert], client_external_id: str) -> dict:
+    """The top reason's fields (as a one-reason alert reads), the session, and every reason, highest priority first."""
+    ordered = sorted(reasons, key=lambda alert: (-PRIORITY_RANK.get(alert.priority, 0), alert.id))
+    return {
+        **_alert_payload(ordered[0], client_external_id),
+        "alert": lead,
+        "session": reasons[0].session_key,
+        "kinds": list(dict.fromkeys(alert.kind for alert in ordered)),
+        "reasons": [_alert_payload(alert, client_external_id) for alert in ordered],
     }
 
 

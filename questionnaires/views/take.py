@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone, translation
-from django.utils.translation import gettext_lazy
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
@@ -28,11 +28,13 @@ from questionnaires.dynamic_items import definition_for_client
 from questionnaires.models import ClientToken, Response
 from questionnaires.principals import Principal
 from questionnaires.registry import get_registry
+from questionnaires.selectors.client_progress import client_progress
 from questionnaires.selectors.due import client_form_offer
 from questionnaires.selectors.responses import response_get_visible
 from questionnaires.services.audit import audit_denial_record, audit_record
 from questionnaires.services.errors import ServiceError
 from questionnaires.services.responses import response_submit
+from questionnaires.validation import Problem
 
 MAX_TOKEN_LENGTH = 200
 FORM_KEY_PREFIX = "form:"
@@ -230,14 +232,17 @@ def take_form(request: HttpRequest, token: str, questionnaire_id: str) -> HttpRe
                 principal=principal, payload=payload, idempotency_key=key, source=Response.Source.FORM
             )
         except ServiceError as error:
-            for problem in error.problems:
-                field = problem.field
-                if field.startswith("answers."):
-                    errors.setdefault(field.removeprefix("answers."), []).append(_readable(problem.message))
-                else:
-                    general.append(problem.message if field in ("answers", "body") else f"{field}: {problem.message}")
-            if not error.problems:
-                general.append(error.detail)
+            # The client reads these: worded again in the page's language from each problem's code and
+            # params (the API keeps its English messages for integrations).
+            with translation.override(shaped["language"]):
+                for problem in error.problems:
+                    field = problem.field
+                    if field.startswith("answers."):
+                        errors.setdefault(field.removeprefix("answers."), []).append(form_message(problem))
+                    else:
+                        general.append(form_message(problem, general=True))
+                if not error.problems:
+                    general.append(str(GENERAL_REFUSAL))
             _audit(principal, "create", object_type="response", object_ids=[], detail=f"form {definition.id} rejected")
         else:
             _audit(principal, "create", object_type="response", object_ids=[str(result.response.pk)],
@@ -258,11 +263,51 @@ def take_form(request: HttpRequest, token: str, questionnaire_id: str) -> HttpRe
     return _render(request, "take/form.html", context, language=shaped["language"], status=status)
 
 
-def _readable(message: str) -> str:
-    """The API's terse messages, phrased for a person filling in a form."""
-    if message == "required":
-        return gettext_lazy("Please answer this question.")
-    return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
+FORM_MESSAGES = {
+    ("required", ""): gettext_lazy("Please answer this question."),
+    ("invalid_type", "number"): gettext_lazy("Please enter a number."),
+    ("invalid_type", "finite"): gettext_lazy("Please enter a number."),
+    ("invalid_type", "whole"): gettext_lazy("Please enter a whole number."),
+    ("not_an_option", ""): gettext_lazy("Please choose one of the answers (%(options)s)."),
+    ("out_of_range", "range"): gettext_lazy("Please enter a number from %(min)s to %(max)s."),
+    ("out_of_range", "multiple"): gettext_lazy("Please enter %(min)s plus a multiple of %(step)s."),
+    ("too_many_missing", ""): gettext_lazy(
+        "%(missing)s questions are not answered yet; at most %(allowed)s may be left out."
+    ),
+}
+"""Validation problems (`validation.Problem` code and `rule`) as the form page words them, in its language."""
+
+ITEM_REFUSAL = gettext_lazy("This answer could not be accepted. Please check it.")
+GENERAL_REFUSAL = gettext_lazy("Your answers could not be sent. Please try again, or ask your clinic.")
+
+
+def form_message(problem: Problem, *, general: bool = False) -> str:
+    """A problem in the active language, numbers written as that language writes them (7,5 in German).
+
+    Problems the page has no wording for get a plain refusal rather than English in a German page.
+    """
+    arguments = problem.arguments
+    if problem.code == "out_of_range" and arguments.get("rule") == "places":
+        places = int(arguments["places"])
+        return ngettext(
+            "Please use at most %(places)s decimal place.", "Please use at most %(places)s decimal places.", places
+        ) % {"places": formats.localize(places)}
+    template = FORM_MESSAGES.get((problem.code, arguments.get("rule", "")))
+    if template is None:
+        return str(GENERAL_REFUSAL if general else ITEM_REFUSAL)
+    shown = {name: _localized(value) for name, value in arguments.items() if name != "rule"}
+    return str(template) % shown if shown else str(template)
+
+
+def _localized(value: str) -> str:
+    """Numbers (and comma-separated lists of them) as the active language writes them."""
+    parts = []
+    for part in value.split(", "):
+        try:
+            parts.append(formats.localize(Decimal(part)))
+        except InvalidOperation:
+            parts.append(part)
+    return ", ".join(parts)
 
 
 @never_cache
@@ -280,7 +325,13 @@ def take_done(request: HttpRequest, token: str, response_id: str) -> HttpRespons
         definition, language=preferred_language(request, definition)
     )["title"]
     _audit(principal, "read", object_type="response", object_ids=[str(response.pk)], detail="form confirmation")
-    context = {"token": token, "title": title, "response": response, "time_zone": _clinic_zone(principal)}
+    progress = client_progress(client=principal.therapy_client)
+    context = {
+        "token": token, "title": title, "response": response, "time_zone": _clinic_zone(principal),
+        "progress": [row for row in progress["instruments"]
+                     if row["questionnaire"] == response.questionnaire_version.questionnaire_id],
+        "goals": progress["goals"],
+    }
     return _render(request, "take/done.html", context)
 
 

@@ -13,10 +13,10 @@ from tests.api.conftest import problem_fields
 pytestmark = pytest.mark.django_db
 
 
-def make_alert(client, kind, priority="normal", category="alert", *, ago_minutes=0):
+def make_alert(client, kind, priority="normal", category="alert", *, ago_minutes=0, session=""):
     alert = Alert.objects.create(
         clinic=client.clinic, client=client, questionnaire_id="srs", kind=kind, priority=priority,
-        category=category, message=f"{kind} for {client.external_id}",
+        category=category, message=f"{kind} for {client.external_id}", session_key=session,
     )
     Alert.objects.filter(pk=alert.pk).update(raised_at=timezone.now() - timedelta(minutes=ago_minutes))
     alert.refresh_from_db()
@@ -24,14 +24,14 @@ def make_alert(client, kind, priority="normal", category="alert", *, ago_minutes
 
 
 def test_the_list_puts_risk_on_top_and_notes_last_whatever_their_age(north):
-    make_alert(north.client, "risk", "high", ago_minutes=30)
-    make_alert(north.client, "recovered", "low", "note", ago_minutes=0)
-    make_alert(north.client, "low_alliance", ago_minutes=10)
+    make_alert(north.client, "risk", "high", ago_minutes=30, session="3")
+    make_alert(north.client, "recovered", "low", "note", ago_minutes=0, session="4")
+    make_alert(north.client, "low_alliance", ago_minutes=10, session="4")
     rows = north.api().get("/api/v1/alerts/").json()["results"]
     assert [(row["kind"], row["category"]) for row in rows] == [
         ("risk", "alert"), ("low_alliance", "alert"), ("recovered", "note"),
     ]
-    assert {"session", "session_date", "session_alert", "raised_at"} <= set(rows[0])
+    assert {"session", "session_date", "session_alert", "raised_at", "reasons"} <= set(rows[0])
     only_notes = north.api().get("/api/v1/alerts/?category=note").json()["results"]
     assert [row["kind"] for row in only_notes] == ["recovered"]
 
@@ -68,3 +68,29 @@ def test_snoozing_needs_a_future_time_and_a_reason(north):
     assert done.status_code == 200
     assert done.json()["snoozed_until"] is not None
     assert done.json()["reason"] == "on leave"
+
+
+def test_one_alert_per_client_and_session_lists_its_reasons_and_any_reason_addresses_it(north, south):
+    rupture = make_alert(north.client, "rupture", session="6")
+    risk = make_alert(north.client, "risk", "high", session="6")
+    make_alert(north.client, "low_alliance", session="7")
+    make_alert(north.client, "repair", "low", "note", session="6")  # good news of session 6 stays apart
+    make_alert(south.client, "risk", "high", session="6")
+    api = north.api()
+    body = api.get("/api/v1/alerts/").json()
+    assert body["count"] == 3
+    six, seven, note = body["results"]
+    assert (six["id"], six["priority"], six["kinds"], six["session_alert"]) == (
+        rupture.id, "high", ["risk", "rupture"], "north-client-1/6"
+    )
+    assert [reason["id"] for reason in six["reasons"]] == [risk.id, rupture.id]
+    assert (seven["kinds"], note["kinds"], note["category"]) == (["low_alliance"], ["repair"], "note")
+    # Either reason's id reads, acknowledges and resolves the same session alert, and only it.
+    assert api.get(f"/api/v1/alerts/{risk.id}/").json()["id"] == rupture.id
+    acknowledged = api.post(f"/api/v1/alerts/{risk.id}/acknowledge/").json()
+    assert acknowledged["acknowledged_at"] is not None
+    assert all(reason["acknowledged_at"] for reason in acknowledged["reasons"])
+    assert api.get("/api/v1/alerts/", {"acknowledged": "false"}).json()["count"] == 2
+    # Sync lists stored reasons one by one, each naming its session alert.
+    synced = api.get("/api/v1/alerts/", {"sync": "true"}).json()["results"]
+    assert [row["session_alert"] for row in synced[:2]] == ["north-client-1/6", "north-client-1/6"]

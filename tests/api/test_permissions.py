@@ -208,6 +208,13 @@ ISOLATION: dict[str, list[Probe] | tuple[str, str]] = {
     "completion": [
         Probe("GET", "/api/v1/completion/?group_by=clinician&from=2020-01-01", allowed=frozenset({200, 403})),
     ],
+    # Outcomes and adherence.
+    "episode-outcome": [Probe("GET", "/api/v1/episodes/{episode}/outcome/")],
+    "outcomes": [Probe("GET", "/api/v1/outcomes/?group_by=clinician", allowed=frozenset({200, 403}))],
+    "outcomes-early-alliance": [
+        Probe("GET", "/api/v1/outcomes/early-alliance/?group_by=clinician", allowed=frozenset({200, 403})),
+    ],
+    "my-progress": [Probe("GET", "/api/v1/me/progress/", allowed=frozenset({200, 403}))],
 }
 
 

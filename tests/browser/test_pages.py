@@ -169,6 +169,10 @@ def test_the_form_page_on_a_phone_has_no_serious_accessibility_violations(
     page.click("button[type=submit]")
     page.wait_for_selector("#error-summary")
     assert _axe(page, f"{name}-errors") == []
+    # What the client reads about their answers is in the page's language too.
+    expected = "Bitte beantworten Sie diese Frage." if page.locator("html").get_attribute("lang") == "de" \
+        else "Please answer this question."
+    assert page.locator("#item-1-error").text_content() == expected
     context.close()
 
 
@@ -210,4 +214,35 @@ def test_a_phone_opens_on_what_is_due_now_and_moves_on_to_the_next_measure(chrom
     assert page.locator("#start-due").get_attribute("data-questionnaire") == "phq-9"
     assert "Outcome Rating Scale" in page.locator("#done-list").text_content()
     screenshot(page, "form-due-next")
+
+
+def test_the_admin_alert_list_shows_one_row_per_session_risk_on_top_and_resolves_with_a_reason(
+    chromium, live_server, demo, screenshot
+):
+    from questionnaires.models import Alert
+    from questionnaires.selectors.alerts import session_alert_groups
+
+    live = Alert.objects.filter(clinic__slug="demo", withdrawn_at__isnull=True)
+    expected = session_alert_groups(live).count()
+    page = chromium.new_page(viewport={"width": 1280, "height": 900})
+    _log_in(page, live_server)
+    page.goto(f"{live_server.url}/admin/questionnaires/alert/?all=")
+    page.wait_for_selector("#result_list")
+    assert page.locator("p.paginator").text_content().strip().startswith(f"{expected} ")
+    first = page.locator("#result_list tbody tr").first
+    assert first.locator(".field-session_priority").text_content() == "High"
+    assert "risk" in first.locator("td.field-reasons").text_content()
+    screenshot(page, "admin-alert-list")
+    first.locator("input.action-select").check()
+    page.select_option("select[name=action]", "resolve_selected")
+    page.click("button[name=index]")
+    page.wait_for_selector("textarea[name=reason]")
+    assert "risk" in page.locator("ul.alert-sessions").text_content()
+    screenshot(page, "admin-alert-resolve-reason")
+    page.fill("textarea[name=reason]", "Safety plan made in session")
+    page.click("input[type=submit][value=Resolve]")
+    page.wait_for_selector("ul.messagelist")
+    assert "Resolved" in page.locator("ul.messagelist").text_content()
+    resolved = Alert.objects.filter(clinic__slug="demo", reason="Safety plan made in session")
+    assert resolved.filter(kind="risk").exists() and not resolved.filter(resolved_at__isnull=True).exists()
     page.close()

@@ -30,14 +30,14 @@ def test_served_canonicals_come_from_the_setting_not_the_host_the_request_used(p
     assert served["url"] == f"{PUBLIC}/Questionnaire/phq-9"
     posted = north_fhir.post("/fhir/QuestionnaireResponse", phq9(north.client.external_id, served["url"]))
     assert posted.status_code == 201, posted.content
-    assert body(posted)["questionnaire"] == f"{PUBLIC}/Questionnaire/phq-9|1.0.0"
+    assert body(posted)["questionnaire"] == f"{PUBLIC}/Questionnaire/phq-9|1.1.0"
     assert posted["Location"].startswith("http://testserver/fhir/QuestionnaireResponse/")  # where we were reached
 
 
 @pytest.mark.parametrize(
     "canonical",
     [
-        f"{PUBLIC}/Questionnaire/phq-9|1.0.0",
+        f"{PUBLIC}/Questionnaire/phq-9|1.1.0",
         "https://old-host.example.org/fhir/Questionnaire/phq-9",
         "Questionnaire/phq-9",
         "http://loinc.org/q/44249-1",
@@ -50,7 +50,7 @@ def test_own_canonicals_aliases_relative_references_and_loinc_form_urls_are_acce
 ):
     posted = north_fhir.post("/fhir/QuestionnaireResponse", phq9(north.client.external_id, canonical))
     assert posted.status_code == 201, posted.content
-    assert Response.objects.get().questionnaire_version.version == "1.0.0"  # LOINC's |2.77 is not our version
+    assert Response.objects.get().questionnaire_version.version == "1.1.0"  # LOINC's |2.77 is not our version
 
 
 @pytest.mark.parametrize(

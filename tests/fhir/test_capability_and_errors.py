@@ -19,6 +19,7 @@ def test_metadata_is_a_valid_capability_statement_without_credentials(db):
     assert set(resources) == {
         "Questionnaire", "QuestionnaireResponse", "Observation", "Patient", "EpisodeOfCare", "Encounter", "Appointment"
     }
+    assert [operation.name for operation in resources["EpisodeOfCare"].operation] == ["outcome"]
     assert {i.code for i in resources["QuestionnaireResponse"].interaction} >= {"create", "read", "search-type"}
     response_params = {p.name for p in resources["QuestionnaireResponse"].searchParam}
     assert {"subject", "questionnaire", "status", "authored", "author"} <= response_params

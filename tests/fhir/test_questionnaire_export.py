@@ -96,7 +96,7 @@ def test_it_lists_every_version_in_a_searchset_bundle(north_fhir):
     "params",
     [
         {"url": "http://testserver/fhir/Questionnaire/phq-9"},
-        {"url": "http://testserver/fhir/Questionnaire/phq-9|1.0.0"},
+        {"url": "http://testserver/fhir/Questionnaire/phq-9|1.1.0"},
         {"name": "PHQ_9"},
         {"name": "phq-9"},
         {"_id": "phq-9"},

@@ -141,7 +141,7 @@ def test_if_none_exist_makes_a_create_conditional(north, north_fhir):
 
 @pytest.fixture
 def two_phq9_versions():
-    """PHQ-9 as 1.0.0 plus an identical 2.0.0, to tell pinned from current."""
+    """PHQ-9 as 1.1.0 plus an identical 2.0.0, to tell pinned from current."""
     current = get_registry()
     old = current.get("phq-9")
     new = dataclasses.replace(old, version="2.0.0")
@@ -163,9 +163,9 @@ def test_a_canonical_without_version_is_stored_with_the_current_version(north, n
     stored_pinned = body(north_fhir.post("/fhir/QuestionnaireResponse", pinned))
 
     assert stored_unpinned["questionnaire"].endswith("/Questionnaire/phq-9|2.0.0")
-    assert stored_pinned["questionnaire"].endswith("/Questionnaire/phq-9|1.0.0")
+    assert stored_pinned["questionnaire"].endswith("/Questionnaire/phq-9|1.1.0")
     versions = dict(Response.objects.values_list("id", "questionnaire_version__version"))
-    assert sorted(versions.values()) == ["1.0.0", "2.0.0"]
+    assert sorted(versions.values()) == ["1.1.0", "2.0.0"]
 
 
 def test_a_create_is_audited(north, north_fhir):

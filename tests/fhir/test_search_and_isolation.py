@@ -44,7 +44,7 @@ def _ids(response) -> list[str]:
         ({"subject": "Patient/north-client-1"}, ["feb", "jan", "mar"]),
         ({"patient": "north-client-1"}, ["feb", "jan", "mar"]),
         ({"questionnaire": "http://testserver/fhir/Questionnaire/phq-9"}, ["feb", "jan"]),
-        ({"questionnaire": "http://testserver/fhir/Questionnaire/gad-7|1.0.0"}, ["mar"]),
+        ({"questionnaire": "http://testserver/fhir/Questionnaire/gad-7|1.1.0"}, ["mar"]),
         ({"status": "completed"}, ["feb", "jan", "mar"]),
         ({"status": "in-progress"}, []),
         ({"authored": "ge2025-02-01"}, ["feb", "mar"]),

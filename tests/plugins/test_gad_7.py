@@ -19,14 +19,16 @@ def with_total(total: int) -> dict[str, int]:
 
 
 def test_it_is_declared_as_published():
-    assert (GAD_7.id, GAD_7.version) == ("gad-7", "1.0.0")
+    assert (GAD_7.id, GAD_7.version) == ("gad-7", "1.1.0")
+    # Caseness >= 8 and reliable change 4: NHS Talking Therapies manual (v7).
+    assert (GAD_7.clinical_cutoff, GAD_7.reliable_change) == (8, 4) and "Talking Therapies" in GAD_7.reference
     assert [item.link_id for item in GAD_7.items] == [str(n) for n in range(1, 8)]
     assert (GAD_7.scoring.total_min, GAD_7.scoring.total_max) == (0, 21)
     assert [band.name for band in GAD_7.bands] == ["minimal", "mild", "moderate", "severe"]
     assert [(b.lower, b.upper) for b in GAD_7.bands] == [(0, 5), (5, 10), (10, 15), (15, 21)]
     assert GAD_7.alert_rules == ()
     assert (GAD_7.construct, GAD_7.direction) == ("symptom", "lower_is_better")
-    assert (GAD_7.clinical_cutoff, GAD_7.clinical_cutoff_comparison) == (10, ">=")
+    assert (GAD_7.clinical_cutoff, GAD_7.clinical_cutoff_comparison) == (8, ">=")
     assert "Archives of Internal Medicine 166:1092–1097" in GAD_7.reference
     assert_bands_span_the_range(GAD_7)
 

@@ -27,7 +27,9 @@ def with_total(total: int, item_9: int = 0) -> dict[str, int]:
 
 
 def test_it_is_declared_as_published():
-    assert (PHQ_9.id, PHQ_9.version) == ("phq-9", "1.0.0")
+    assert (PHQ_9.id, PHQ_9.version) == ("phq-9", "1.1.0")
+    # Caseness >= 10 and reliable change 6: NHS Talking Therapies manual (v7).
+    assert PHQ_9.reliable_change == 6 and "Talking Therapies" in PHQ_9.reference
     assert [item.link_id for item in PHQ_9.items] == [str(n) for n in range(1, 11)]
     assert (PHQ_9.scoring.total_min, PHQ_9.scoring.total_max) == (0, 27)
     assert [band.name for band in PHQ_9.bands] == ["none_minimal", "mild", "moderate", "moderately_severe", "severe"]

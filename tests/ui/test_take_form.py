@@ -108,7 +108,7 @@ def test_a_double_submit_stores_one_response(client, token):
     "answers, field, message",
     [
         ({"1": "9", "2": "9", "3": "9"}, "4", "Please answer this question."),
-        ({"1": "10.5", "2": "9", "3": "9", "4": "9"}, "1", "between"),
+        ({"1": "10.5", "2": "9", "3": "9", "4": "9"}, "1", "Please enter a number from 0 to 10."),
         ({"1": "9.25", "2": "9", "3": "9", "4": "9"}, "1", "decimal place"),
         ({"1": "nine", "2": "9", "3": "9", "4": "9"}, "1", "number"),
         ({"1": "NaN", "2": "9", "3": "9", "4": "9"}, "1", "number"),
@@ -122,6 +122,56 @@ def test_invalid_answers_are_refused_with_the_problem_next_to_the_field(client, 
     error = re.search(rf'<p class="field-error" id="item-{field}-error">([^<]+)</p>', html)
     assert error and message in error.group(1), html[:3000]
     assert 'role="alert"' in html
+
+
+@pytest.mark.parametrize(
+    "answers, field, message",
+    [
+        ({"1": "9", "2": "9", "3": "9"}, "4", "Bitte beantworten Sie diese Frage."),
+        ({"1": "10,5", "2": "9", "3": "9", "4": "9"}, "1", "Bitte geben Sie eine Zahl von 0 bis 10 ein."),
+        ({"1": "9.25", "2": "9", "3": "9", "4": "9"}, "1", "Bitte verwenden Sie höchstens 1 Nachkommastelle."),
+        ({"1": "neun", "2": "9", "3": "9", "4": "9"}, "1", "Bitte geben Sie eine Zahl ein."),
+    ],
+)
+def test_a_german_form_page_words_the_validation_problems_in_german(client, token, answers, field, message):
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "de"
+    page = _post(client, token, "srs", answers)
+    html = page.content.decode()
+    assert page.status_code == 400 and page["Content-Language"] == "de"
+    error = re.search(rf'<p class="field-error" id="item-{field}-error">([^<]+)</p>', html)
+    assert error and error.group(1) == message, html[:3000]
+    assert "Please" not in html and "must be" not in html
+
+
+def test_the_api_keeps_its_english_messages_whatever_the_language_asked_for(north):
+    answer = north.api().post(
+        "/api/v1/responses/",
+        {"questionnaire": "srs", "client": north.client.external_id, "authored": timezone.now().isoformat(),
+         "answers": {"1": 10.5, "2": 9, "3": 9, "4": 9}},
+        format="json", HTTP_ACCEPT_LANGUAGE="de",
+    )
+    assert answer.status_code == 400
+    assert {"field": "answers.1", "message": "must be between 0 and 10", "code": "out_of_range"} in answer.json()[
+        "errors"
+    ]
+
+
+def test_a_problem_the_page_has_no_wording_for_is_a_plain_refusal_in_the_pages_language():
+    from django.utils import translation
+
+    from questionnaires.validation import Problem
+    from questionnaires.views.take import form_message
+
+    with translation.override("de"):
+        assert form_message(Problem("answers.1", "something new", "new_code")) == (
+            "Diese Antwort konnte nicht angenommen werden. Bitte prüfen Sie sie."
+        )
+        assert form_message(Problem("answers.2", "must be one of 0, 1.5", "not_an_option", (("options", "0, 1.5"),))) \
+            == "Bitte wählen Sie eine der Antworten (0, 1,5)."
+        assert form_message(
+            Problem("answers", "3 scored items are missing", "too_many_missing", (("missing", "3"), ("allowed", "1"))),
+            general=True,
+        ) == "3 Fragen sind noch nicht beantwortet; höchstens 1 dürfen offen bleiben."
 
 
 def test_a_likert_answer_off_the_scale_is_refused(client, token):

@@ -148,9 +148,16 @@ def test_jacobson_truax_change_where_the_clinic_configured_norms(north, scored):
     assert Decimal(details["cutoff"]) == Decimal("9.6")
 
 
-def test_without_norms_phq9_has_no_reliable_change_but_still_crosses_its_cutoff(north, scored):
+def test_phq9_uses_the_nhs_talking_therapies_reliable_change_and_still_crosses_its_cutoff(north, scored):
+    # PHQ-9 1.1.0: reliable change 6, caseness >= 10 (NHS Talking Therapies manual, v7).
     scored(north, "phq-9", phq9(3, 3, 3, 3, 2, 2, 2, 2, 0), days=0)  # 20
-    later = scored(north, "phq-9", phq9(1, 1, 1, 1, 1, 1, 1, 2, 0), days=28)  # 9 < 10
+    later = scored(north, "phq-9", phq9(1, 1, 1, 1, 1, 1, 1, 2, 0), days=28)  # 9 < 10, 11 points better
+    assert sorted(kinds_of(later["id"])) == ["clinical_range_exit", "recovered", "reliable_improvement"]
+
+
+def test_a_phq9_change_below_its_reliable_change_only_crosses_the_cutoff(north, scored):
+    scored(north, "phq-9", phq9(2, 2, 2, 2, 2, 1, 1, 0, 0), days=0)  # 12
+    later = scored(north, "phq-9", phq9(1, 1, 1, 1, 1, 1, 1, 2, 0), days=28)  # 9: 3 points, below 6
     assert kinds_of(later["id"]) == ["clinical_range_exit"]
 
 

@@ -12,7 +12,7 @@ from questionnaires.services.webhooks import (
     webhook_signature_valid,
     webhook_url_problem,
 )
-from tests.workers.helpers import srs
+from tests.workers.helpers import ors_total, phq9, srs
 from tests.workers.receiver import Receiver
 
 pytestmark = pytest.mark.django_db
@@ -124,11 +124,15 @@ def test_scores_and_alerts_are_delivered_signed_to_the_subscribed_url(north, sou
         scored(south, "srs", srs(8.0, 9.0, 9.0, 9.0))  # another clinic's events go nowhere near north
     assert all(call["valid"] for call in receiver.calls)
     events = sorted((call["event"]["type"], call["event"]["data"].get("kind")) for call in receiver.calls)
-    assert events == [("alert.raised", "low_alliance"), ("alert.raised", "low_item"), ("response.scored", None)]
+    # One alert per client and session: its two reasons travel in one event, the higher-priority one on top.
+    assert events == [("alert.raised", "low_alliance"), ("response.scored", None)]
+    alert_event = next(call["event"] for call in receiver.calls if call["event"]["type"] == "alert.raised")
+    assert alert_event["data"]["kinds"] == ["low_alliance", "low_item"]
+    assert [reason["kind"] for reason in alert_event["data"]["reasons"]] == ["low_alliance", "low_item"]
     scored_event = next(call["event"] for call in receiver.calls if call["event"]["type"] == "response.scored")
     assert scored_event["data"]["response"] == body["id"]
     assert scored_event["data"]["score"]["total"] == 35
-    assert WebhookDelivery.objects.filter(status="delivered").count() == 3
+    assert WebhookDelivery.objects.filter(status="delivered").count() == 2
 
 
 def test_a_receiver_failing_twice_gets_exactly_one_successful_delivery_after_retries(north, scored, settings):
@@ -155,3 +159,54 @@ def test_a_delivery_that_keeps_failing_stops_after_the_last_attempt_with_the_err
     delivery = WebhookDelivery.objects.get()
     assert (delivery.status, delivery.attempts, delivery.last_error) == ("failed", 3, "HTTP 500")
     assert len(receiver.calls) == 3
+
+
+def _alert_events(receiver: Receiver) -> list[dict]:
+    return [call["event"]["data"] for call in receiver.calls if call["event"]["type"] == "alert.raised"]
+
+
+def test_one_alert_raised_per_session_a_later_reason_joins_it_and_a_risk_reason_is_still_sent(north, scored, settings):
+    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+    with Receiver() as receiver:
+        receiver.allow(settings)
+        _subscribe(north, receiver, ["alert.raised"])
+        first = scored(north, "srs", srs(8.0, 9.0, 9.0, 9.0), session=5, days=35)
+        api = north.api()
+        [alert] = api.get("/api/v1/alerts/").json()["results"]
+        assert api.post(f"/api/v1/alerts/{alert['id']}/acknowledge/").json()["acknowledged_at"] is not None
+        # The same session's PHQ-9, scored later, says risk (item 9 above 0): a reason of the same alert.
+        later = scored(north, "phq-9", phq9(0, 0, 0, 0, 0, 0, 0, 0, 1), session=5, days=35)
+    # The session alert was raised once; the risk reason that joined it is sent on its own (same alert id), so
+    # an integration that follows webhooks alone still hears of every risk item.
+    event, risk = _alert_events(receiver)
+    assert (event["kinds"], event["session"], event["response"]) == (["low_alliance", "low_item"], "5", first["id"])
+    assert (risk["alert"], risk["kinds"], risk["priority"], risk["response"]) == (
+        event["alert"], ["risk"], "high", later["id"]
+    )
+    [alert_now] = api.get("/api/v1/alerts/").json()["results"]
+    assert alert_now["id"] == alert["id"]
+    assert (alert_now["kind"], alert_now["priority"]) == ("risk", "high")  # risk on top of its reasons
+    assert alert_now["kinds"] == ["risk", "low_alliance", "low_item"]
+    assert alert_now["reasons"][0]["response"] == later["id"]
+    # Acknowledging stamped the reasons it had; the new one opens the alert again.
+    assert alert_now["acknowledged_at"] is None
+    assert [reason["acknowledged_at"] is not None for reason in alert_now["reasons"]] == [False, True, True]
+    assert WebhookDelivery.objects.filter(event="alert.raised").count() == 2
+
+
+def test_positive_notes_never_raise_an_alert_raised_webhook(north, scored, settings):
+    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+    with Receiver() as receiver:
+        receiver.allow(settings)
+        _subscribe(north, receiver, ["response.scored", "alert.raised"])
+        scored(north, "ors", ors_total(20.0), days=0)
+        # 20 -> 26 (ORS: reliable change 5, clinical cut-off 25): recovered, reliable improvement, out of range
+        improved = scored(north, "ors", ors_total(26.0), days=7)
+        assert _alert_events(receiver) == []
+        # 26 -> 19: back into the clinical range is an alert, and raises one event
+        scored(north, "ors", ors_total(19.0), days=14)
+    assert sorted(
+        north.api().get("/api/v1/alerts/", {"category": "note"}).json()["results"][0]["kinds"]
+    ) == ["clinical_range_exit", "recovered", "reliable_improvement"]
+    assert [event["kinds"] for event in _alert_events(receiver)] == [["clinical_range_entry"]]
+    assert not WebhookDelivery.objects.filter(event="alert.raised", payload__data__response=improved["id"]).exists()

@@ -10,7 +10,7 @@ class Command(BaseCommand):
         "Give every client with responses and no episode one episode, group its responses into attended "
         "sessions (by session number, else by day in the clinic's time zone), credit unattributed responses "
         "to their session's clinician, then rebuild the metric rollups. Idempotent and resumable; migration "
-        "0018 runs the same service."
+        "0020 runs the same service."
     )
 
     def add_arguments(self, parser) -> None:

@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('django_celery_beat', '0019_alter_periodictasks_options'),
-        ('questionnaires', '0018_course_of_care_backfill'),
+        ('questionnaires', '0018_outcomes_and_adherence'),
     ]
 
     operations = [

@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("questionnaires", "0017_care_operations"),
+        ("questionnaires", "0019_expected_change_curves"),
     ]
 
     operations = [
