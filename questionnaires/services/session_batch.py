@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import BooleanField, Count, Max, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from questionnaires.models import CareSession, EpisodeOfCare
@@ -166,7 +167,7 @@ def _existing(principal: Principal, external_ids: list[str]) -> dict[str, Any]:
         return {}
     stored = {
         session.external_id: session
-        for session in CareSession.objects.filter(clinic_id=principal.clinic_id, external_id__in=external_ids)
+        for session in CareSession.objects.filter(_external_id_in(external_ids), clinic_id=principal.clinic_id)
         .prefetch_related("clinicians")
     }
     if stored and not principal.sees_whole_clinic:
@@ -175,6 +176,15 @@ def _existing(principal: Principal, external_ids: list[str]) -> dict[str, Any]:
         for session in stored.values():
             session.hidden = session.pk not in visible
     return stored
+
+
+def _external_id_in(external_ids: list[str]) -> Q | RawSQL:
+    """`external_id IN (...)`; on PostgreSQL as `= ANY(one array)`: psycopg parsed the statement with
+    a thousand placeholders afresh on every call, a sixth of a call's time."""
+    if connection.vendor != "postgresql":
+        return Q(external_id__in=external_ids)
+    column = f'"{CareSession._meta.db_table}"."{CareSession._meta.get_field("external_id").column}"'
+    return RawSQL(f"{column} = ANY(%s)", (list(external_ids),), output_field=BooleanField())
 
 
 def _episodes(principal: Principal, entries: list[_Entry]) -> dict[tuple[str, Any], EpisodeOfCare | None]:
@@ -241,7 +251,7 @@ def _create_all(
     if not new:
         return {}
     sessions = [
-        CareSession(clinic_id=episode.clinic_id, episode=episode, external_id=entry.external_id, **entry.values)
+        CareSession(clinic_id=episode.clinic_id, episode_id=episode.pk, external_id=entry.external_id, **entry.values)
         for entry, episode, _ in new
     ]
     numbered = _number_at_insert(sessions, touched)
