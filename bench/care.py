@@ -133,7 +133,7 @@ def _get(port: int, key: str, path: str) -> dict:
 
 def provision_care() -> tuple[str, int, list[int], list[str]]:
     """The batch's clinic: clinicians, clients with one active episode each; returns (key, clinic id, episodes,
-    clinician usernames). Sessions left by an earlier run are removed."""
+    clinician usernames). Sessions left by an earlier run are removed (and vacuumed away)."""
     from django.contrib.auth import get_user_model
     from django.db import connection
 
@@ -147,6 +147,10 @@ def provision_care() -> tuple[str, int, list[int], list[str]]:
             "(SELECT id FROM questionnaires_caresession WHERE clinic_id = %s)", [clinic.id]
         )
         cursor.execute("DELETE FROM questionnaires_caresession WHERE clinic_id = %s", [clinic.id])
+        # Each run deletes the last run's 40,000 sessions: without a vacuum their dead index entries pile up
+        # run after run (autovacuum may be busy with the 10-million-row tables) and the endpoint's look-ups
+        # by external_id and episode wade through them, which a live clinic's table would not.
+        cursor.execute("VACUUM ANALYZE questionnaires_caresession, questionnaires_caresession_clinicians")
     users = get_user_model()
     names = [f"bench-care-clinician-{number}" for number in range(10)]
     existing = set(users.objects.filter(username__in=names).values_list("username", flat=True))

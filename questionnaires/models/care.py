@@ -77,7 +77,9 @@ class CareSession(models.Model):
         ENTERED_IN_ERROR = "entered_in_error", "Entered in error"
 
     clinic = models.ForeignKey("questionnaires.Clinic", on_delete=models.CASCADE, related_name="care_sessions")
-    episode = models.ForeignKey(EpisodeOfCare, on_delete=models.CASCADE, related_name="sessions")
+    # No index of its own: `session_episode_start_idx` (episode, scheduled_start) serves every episode lookup, and
+    # a second index only slowed inserts (a session batch writes a thousand rows a call).
+    episode = models.ForeignKey(EpisodeOfCare, on_delete=models.CASCADE, related_name="sessions", db_index=False)
     external_id = models.CharField(
         max_length=128, null=True, blank=True,
         help_text="The integration's own session identifier, unique in the clinic.",

@@ -295,12 +295,14 @@ def sessions_renumber(*, episode_ids: Iterable[int]) -> None:
     """Number each episode's attended sessions 1..n by start; the others lose their number; responses follow.
 
     Call inside the transaction that changed attendance or start times. For all the episodes at once
-    (a session batch touches a hundred): one read that locks their sessions, in episode order, and
-    at most two updates (sessions whose number changed, and their responses).
+    (a session batch touches a hundred): the episodes locked (`episodes_lock`), one read that locks
+    their sessions, in episode order, and at most two updates (sessions whose number changed, and
+    their responses).
     """
     ids = sorted(set(episode_ids))
     if not ids:
         return
+    episodes_lock(ids)
     # Attendance or start times changed: the episodes' adherence and outcomes follow after commit.
     outcomes_refresh_on_commit(episode_ids=ids)
     sessions = (
@@ -321,6 +323,20 @@ def sessions_renumber(*, episode_ids: Iterable[int]) -> None:
         return
     CareSession.objects.filter(pk__in=changed).update(number=_by_session("pk", changed))
     Response.objects.filter(session_id__in=changed).update(session_number=_by_session("session_id", changed))
+
+
+def episodes_lock(episode_ids: Iterable[int]) -> None:
+    """Lock the episodes (in id order) whose sessions are about to be numbered, for the transaction.
+
+    Numbering reads an episode's sessions and writes their numbers; two transactions numbering the
+    same episode (a PATCH and a session batch that numbers at insert) must not both read it before
+    either writes. FOR NO KEY UPDATE serialises them without blocking the key-share locks that
+    inserting a session of the episode takes. SQLite writes one transaction at a time anyway.
+    """
+    ids = sorted(set(episode_ids))
+    if ids:
+        list(EpisodeOfCare.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk")
+             .values_list("pk", flat=True))
 
 
 def _by_session(column: str, numbers: Mapping[int, int | None]) -> Cast:

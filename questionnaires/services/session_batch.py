@@ -8,8 +8,11 @@ does when attendance changes, so for an `external_id` already stored:
 - naming another episode than the stored one is a 409: a session never moves between episodes
   or clients by a resend; so is an identifier of a session this caller may not see.
 New sessions are created (201). Each entry is validated on its own; the new sessions (and their
-clinicians in the room) are inserted in bulk, and the episodes touched are renumbered once at the
-end, all in the same transaction.
+clinicians in the room) are inserted in bulk, all in the same transaction. The episodes written
+are locked first; new sessions that all start after their episode's stored ones (a backfill or a
+nightly sync) are numbered at insert, and only the other episodes touched are renumbered at the
+end. On PostgreSQL the rows go in with COPY, beside its ORM twin (`bulk_create`, SQLite), as the
+response batch does.
 """
 
 from __future__ import annotations
@@ -18,14 +21,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import BooleanField, Count, Max, Q
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
 
 from questionnaires.models import CareSession, EpisodeOfCare
 from questionnaires.principals import Principal
 from questionnaires.selectors.care import episodes_visible_to, sessions_visible_to
 from questionnaires.services.care import (
     SESSION_FIELDS,
+    episodes_lock,
     session_entered_in_error_note,
     session_values_read,
     sessions_renumber,
@@ -35,6 +41,7 @@ from questionnaires.services.care import (
     usernames_read,
 )
 from questionnaires.services.errors import InvalidInput
+from questionnaires.services.outcome_rollups import outcomes_refresh_on_commit
 from questionnaires.validation import Problem
 
 SESSION_BATCH_MAX_ENTRIES = 1000
@@ -81,6 +88,9 @@ def sessions_upsert_batch(*, principal: Principal, entries: Sequence[Any]) -> Se
         staff = staff_by_username(clinic_id=principal.clinic_id, usernames=usernames)
         existing = _existing(principal, [entry.external_id for entry in parsed])
         episodes = _episodes(principal, parsed)
+        # Every episode this call may write, locked once in id order (renumbering later re-locks none).
+        episodes_lock([*(e.pk for e in episodes.values() if e is not None),
+                       *(s.episode_id for s in existing.values() if not getattr(s, "hidden", False))])
         touched: set[int] = set()
         seen: set[str] = set()
         new: list[tuple[_Entry, EpisodeOfCare, list | None]] = []
@@ -104,18 +114,18 @@ def sessions_upsert_batch(*, principal: Principal, entries: Sequence[Any]) -> Se
                     results[entry.index] = rejected
                     continue
                 new.append((entry, episode, clinicians))
-                touched.add(episode.pk)
                 continue
             results[entry.index] = _resend(principal, entry, found, episode, clinicians, outcome)
             if results[entry.index]["status"] == 200 and not results[entry.index].get("replayed"):
                 touched.add(episode.pk if episode is not None else found.episode_id)
-        _create_all(new, results, outcome)
+        numbers = _create_all(new, touched, results, outcome)
         sessions_renumber(episode_ids=touched)
-        numbers = dict(
-            CareSession.objects.filter(pk__in=[*outcome.created, *outcome.updated, *outcome.replayed]).values_list(
-                "pk", "number"
-            )
-        )
+        # Episodes whose new sessions were numbered at insert skip the renumbering, and with it its
+        # outcome refresh: their adherence changed all the same.
+        outcomes_refresh_on_commit(episode_ids={episode.pk for _, episode, _ in new} - touched)
+        unknown = [pk for pk in [*outcome.created, *outcome.updated, *outcome.replayed] if pk not in numbers]
+        if unknown:
+            numbers.update(CareSession.objects.filter(pk__in=unknown).values_list("pk", "number"))
     for result in results:
         if result is not None and "id" in result:
             result["number"] = numbers.get(result["id"])
@@ -161,7 +171,7 @@ def _existing(principal: Principal, external_ids: list[str]) -> dict[str, Any]:
         return {}
     stored = {
         session.external_id: session
-        for session in CareSession.objects.filter(clinic_id=principal.clinic_id, external_id__in=external_ids)
+        for session in CareSession.objects.filter(_external_id_in(external_ids), clinic_id=principal.clinic_id)
         .prefetch_related("clinicians")
     }
     if stored and not principal.sees_whole_clinic:
@@ -170,6 +180,15 @@ def _existing(principal: Principal, external_ids: list[str]) -> dict[str, Any]:
         for session in stored.values():
             session.hidden = session.pk not in visible
     return stored
+
+
+def _external_id_in(external_ids: list[str]) -> Q | RawSQL:
+    """`external_id IN (...)`; on PostgreSQL as `= ANY(one array)`: psycopg parsed the statement with
+    a thousand placeholders afresh on every call (it caches only short statements)."""
+    if connection.vendor != "postgresql":
+        return Q(external_id__in=external_ids)
+    column = f'"{CareSession._meta.db_table}"."{CareSession._meta.get_field("external_id").column}"'
+    return RawSQL(f"{column} = ANY(%s)", (list(external_ids),), output_field=BooleanField())
 
 
 def _episodes(principal: Principal, entries: list[_Entry]) -> dict[tuple[str, Any], EpisodeOfCare | None]:
@@ -222,27 +241,113 @@ def _creatable(entry: _Entry, episode: EpisodeOfCare | None) -> dict | None:
 
 
 def _create_all(
-    new: list[tuple[_Entry, EpisodeOfCare, list | None]], results: list[dict | None], outcome: SessionBatchResult
-) -> None:
-    """Insert the new sessions, then their clinicians in the room, with one bulk insert each (in input order).
+    new: list[tuple[_Entry, EpisodeOfCare, list | None]],
+    touched: set[int],
+    results: list[dict | None],
+    outcome: SessionBatchResult,
+) -> dict[int, int | None]:
+    """Insert the new sessions, then their clinicians in the room, in bulk (in input order); returns
+    {session id: number} for those numbered at insert and adds the other episodes to `touched`.
 
     A backfill of 1,000 sessions one `create` and one `clinicians.add` at a time cost three round
     trips per session. Neither model has save signals, so the bulk insert stores what `create` would.
     """
     if not new:
-        return
-    sessions = CareSession.objects.bulk_create([
-        CareSession(clinic_id=episode.clinic_id, episode=episode, external_id=entry.external_id, **entry.values)
+        return {}
+    sessions = [
+        CareSession(clinic_id=episode.clinic_id, episode_id=episode.pk, external_id=entry.external_id, **entry.values)
         for entry, episode, _ in new
-    ])
-    room = CareSession.clinicians.through
-    room.objects.bulk_create([
-        room(caresession_id=session.pk, user_id=user.pk)
+    ]
+    numbered = _number_at_insert(sessions, touched)
+    _insert_sessions(sessions)
+    _insert_room([
+        (session.pk, user.pk)
         for session, (_, _, clinicians) in zip(sessions, new, strict=True) for user in clinicians or []
     ])
+    numbers: dict[int, int | None] = {}
     for session, (entry, _, _) in zip(sessions, new, strict=True):
         outcome.created.append(session.pk)
         results[entry.index] = {"index": entry.index, "status": 201, "id": session.pk}
+        if session.episode_id in numbered:
+            numbers[session.pk] = session.number
+    return numbers
+
+
+def _number_at_insert(sessions: list[CareSession], touched: set[int]) -> set[int]:
+    """Give the new sessions their numbers where they all start after their episode's stored sessions,
+    as `sessions_renumber` would (attended ones counted on from the stored attended ones, by start
+    and then by id, which follows input order); returns those episodes. The others, and episodes
+    an update in this call also touched, go to `touched` to be renumbered after the insert.
+
+    One query for all the episodes (their latest start and attended count); they are locked.
+    """
+    by_episode: dict[int, list[CareSession]] = {}
+    for session in sessions:
+        by_episode.setdefault(session.episode_id, []).append(session)
+    stored = {
+        row["episode_id"]: (row["last"], row["attended"])
+        for row in CareSession.objects.filter(episode_id__in=list(by_episode)).order_by().values("episode_id")
+        .annotate(last=Max("scheduled_start"),
+                  attended=Count("pk", filter=Q(attendance=CareSession.Attendance.ATTENDED)))
+    }
+    numbered: set[int] = set()
+    for episode_id, new in by_episode.items():
+        last, attended = stored.get(episode_id, (None, 0))
+        if episode_id in touched or (last is not None and min(s.scheduled_start for s in new) <= last):
+            touched.add(episode_id)
+            continue
+        for session in sorted(new, key=lambda s: s.scheduled_start):  # stable: ties keep input (id) order
+            if session.attendance == CareSession.Attendance.ATTENDED:
+                attended += 1
+                session.number = attended
+        numbered.add(episode_id)
+    return numbered
+
+
+_SESSION_COPY_COLUMNS = (
+    "id", "clinic_id", "episode_id", "external_id", "scheduled_start", "duration_minutes", "attendance", "number",
+    "created_at", "updated_at",
+)
+_ROOM_COPY_COLUMNS = ("caresession_id", "user_id")
+
+
+def _insert_sessions(sessions: list[CareSession]) -> None:
+    """One COPY on PostgreSQL, ids drawn from the table's sequence first (COPY returns none): Django's
+    bulk_create spent most of a 1,000-session call building and adapting its parameters. The same
+    values as bulk_create (defaults and auto_now fields included); a duplicate external_id raced in
+    by a concurrent call surfaces as Django's IntegrityError either way."""
+    if connection.vendor != "postgresql":
+        CareSession.objects.bulk_create(sessions)
+        return
+    now = timezone.now()
+    table = CareSession._meta.db_table
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                       [table, len(sessions)])
+        ids = sorted(row[0] for row in cursor.fetchall())
+        with cursor.cursor.copy(f"COPY {table} ({', '.join(_SESSION_COPY_COLUMNS)}) FROM STDIN") as copy:
+            for pk, session in zip(ids, sessions, strict=True):
+                session.pk = pk
+                session.created_at = session.updated_at = now
+                session._state.adding = False
+                copy.write_row((
+                    pk, session.clinic_id, session.episode_id, session.external_id, session.scheduled_start,
+                    session.duration_minutes, session.attendance, session.number, now, now,
+                ))
+
+
+def _insert_room(links: list[tuple[int, int]]) -> None:
+    """The clinicians in the room: one COPY on PostgreSQL, bulk_create elsewhere."""
+    if not links:
+        return
+    room = CareSession.clinicians.through
+    if connection.vendor != "postgresql":
+        room.objects.bulk_create([room(caresession_id=session_id, user_id=user_id) for session_id, user_id in links])
+        return
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        with cursor.cursor.copy(f"COPY {room._meta.db_table} ({', '.join(_ROOM_COPY_COLUMNS)}) FROM STDIN") as copy:
+            for link in links:
+                copy.write_row(link)
 
 
 def _resend(

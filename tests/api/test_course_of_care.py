@@ -230,6 +230,37 @@ def test_a_session_batch_stores_each_new_session_with_its_room_and_numbers_each_
     assert [body["results"][index]["id"] for index in (0, 1, 3)] == [stored[name].pk for name in ("b1", "b2", "b4")]
 
 
+def test_a_session_batch_numbers_sessions_after_the_stored_ones_at_insert_and_renumbers_an_episode_it_reaches_into(
+    north,
+):
+    # After the stored sessions (a nightly sync): counted on from the stored attended ones, by start, a tie
+    # in input order. Before a stored one (a late backfill): the episode is renumbered, the stored one moves.
+    api = north.api()
+    episode = open_episode(api)
+    stored = book(api, episode["id"], "2026-01-05T10:00:00Z", attendance="attended")
+    book(api, episode["id"], "2026-01-07T10:00:00Z", attendance="did_not_attend")
+    after = api.post("/api/v1/sessions/batch/", {"sessions": [
+        {"external_id": "n3", "episode": episode["id"], "scheduled_start": "2026-01-19T10:00:00Z",
+         "attendance": "attended"},
+        {"external_id": "n2", "episode": episode["id"], "scheduled_start": "2026-01-12T10:00:00Z",
+         "attendance": "attended"},
+        {"external_id": "n2b", "episode": episode["id"], "scheduled_start": "2026-01-12T10:00:00Z",
+         "attendance": "attended"},
+        {"external_id": "n-booked", "episode": episode["id"], "scheduled_start": "2026-01-26T10:00:00Z"},
+    ]}, format="json").json()
+    assert [row["number"] for row in after["results"]] == [4, 2, 3, None]
+    before = api.post("/api/v1/sessions/batch/", {"sessions": [
+        {"external_id": "n0", "episode": episode["id"], "scheduled_start": "2026-01-01T10:00:00Z",
+         "attendance": "attended"},
+    ]}, format="json").json()
+    assert before["results"][0]["number"] == 1
+    numbers = dict(CareSession.objects.filter(episode_id=episode["id"]).values_list("external_id", "number"))
+    assert CareSession.objects.get(pk=stored["id"]).number == 2
+    assert {name: numbers[name] for name in ("n2", "n2b", "n3", "n-booked")} == {
+        "n2": 3, "n2b": 4, "n3": 5, "n-booked": None
+    }
+
+
 def test_a_session_batch_entry_cannot_move_a_session_or_name_what_it_cannot_see(north, south):
     api = north.api()
     first = open_episode(api)
