@@ -12,7 +12,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -289,3 +289,41 @@ def test_on_postgresql_the_derivation_is_part_of_the_one_insert_statement(north,
     assert not [sql for sql in statements if sql.startswith("SELECT") and "caresession" in sql]
     stored = Response.objects.get(pk=created.json()["id"])
     assert (stored.clinician_id, stored.session_id) == (colleague.pk, episode.sessions.get().pk)
+
+
+def test_the_single_insert_compiles_its_client_query_once_per_caller_and_fills_in_each_client_and_window(
+    north, colleague
+):
+    """PostgreSQL's single insert resolves client, session and credit in its own SQL, compiled once per caller:
+    the second and third submissions (another client, another time) reuse it with their own values."""
+    services.require_postgresql()
+    from questionnaires.services.responses import single
+
+    other = TherapyClientFactory(clinic=north.clinic, external_id="north-client-2")
+    other.clinicians.add(colleague)
+    episode = EpisodeOfCare.objects.create(
+        clinic=north.clinic, client=north.client, start_date=NOW.date(), primary_clinician=north.clinician
+    )
+    session = CareSession.objects.create(
+        clinic=north.clinic, episode=episode, scheduled_start=NOW - timedelta(minutes=30),
+        attendance=CareSession.Attendance.ATTENDED,
+    )
+    session.clinicians.add(colleague)
+    with transaction.atomic():
+        sessions_renumber(episode_ids=[episode.pk])
+    single._TEMPLATES.clear()
+    api = north.api()
+    first = api.post("/api/v1/responses/", srs("north-client-1"), format="json")
+    assert len(single._TEMPLATES) == 1
+    # Another client of the same caller: its caseload's one clinician is credited, no session linked.
+    second = api.post("/api/v1/responses/", srs("north-client-2"), format="json")
+    # The first client again, authored two days before: outside the session window, so no session.
+    early = srs("north-client-1", authored=(NOW - timedelta(days=2)).isoformat())
+    third = api.post("/api/v1/responses/", early, format="json")
+    assert [r.status_code for r in (first, second, third)] == [201, 201, 201]
+    assert len(single._TEMPLATES) == 1
+    stored = {str(r.id): r for r in Response.objects.all()}
+    one, two, three = (stored[r.json()["id"]] for r in (first, second, third))
+    assert (one.client_id, one.session_id, one.clinician_id) == (north.client.pk, session.pk, colleague.pk)
+    assert (two.client_id, two.session_id, two.clinician_id) == (other.pk, None, colleague.pk)
+    assert (three.client_id, three.session_id, three.clinician_id) == (north.client.pk, None, north.clinician.pk)
