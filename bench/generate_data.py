@@ -36,7 +36,7 @@ SPAN_DAYS = 730
 CHUNK = 50_000
 ALERT_EVERY = 20
 ALERT_COLUMNS = ("clinic_id", "client_id", "response_id", "questionnaire_id", "kind", "priority", "message",
-                 "details", "raised_at", "acknowledged_by", "resolved_by", "reason")
+                 "details", "raised_at", "acknowledged_by", "resolved_by", "reason", "session_key")
 
 
 def provision_people(clients: int = CLIENTS) -> tuple[int, list[int], list[int], int, str]:
@@ -246,8 +246,10 @@ def generate(
                 )
                 scores.write(f"{response_id}\t{version}\t{total}\t{subscales}\t{{}}\t{band}\t{flags}\t{received}\t{flagged}\n")
                 if number % ALERT_EVERY == 0:
+                    # The session an alert belongs to (`models.alert_session_key`): its number, else the day.
+                    session_key = session_number if session_number != "\\N" else authored[:10]
                     alerts.write(f"{clinic_id}\t{client_id}\t{response_id}\twai-sr\tlow_alliance\tnormal\t"
-                                 f"generated\t{{}}\t{received}\t\t\t\n")
+                                 f"generated\t{{}}\t{received}\t\t\t\t{session_key}\n")
             with cursor.copy(response_sql) as copy:
                 copy.write(responses.getvalue())
             with cursor.copy(score_sql) as copy:
