@@ -52,7 +52,7 @@ def test_the_page_starts_on_the_first_measure_due_and_lists_nothing_else(client,
     assert 'id="other-list"' not in html
     assert client.get(f"/take/{page_key}/ors/").status_code == 200
     # Not listed, but a link a clinic sent for it still opens the form (the plan steers the page, it locks nothing).
-    assert client.get(f"/take/{page_key}/example-mood/").status_code == 200
+    assert client.get(f"/take/{page_key}/gbo/").status_code == 200
 
 
 def test_a_clinic_that_allows_it_also_lists_the_other_instruments(client, north, page_key):
@@ -60,7 +60,7 @@ def test_a_clinic_that_allows_it_also_lists_the_other_instruments(client, north,
     _course(north, starts_in=timedelta(minutes=30))
     html = client.get(f"/take/{page_key}/").content.decode()
     others = _listed(html, "other-list")
-    assert "example-mood" in others and not {"ors", "phq-9", "gad-7", "srs"} & set(others)
+    assert "gbo" in others and not {"ors", "phq-9", "gad-7", "srs"} & set(others)
 
 
 def test_the_page_says_when_nothing_is_due(client, north, page_key):
